@@ -1,0 +1,5 @@
+"""hnas: one-shot NAS supernets for the CVPR 2021/2022 Track 1 challenges, on PaddlePaddle."""
+# Paddle 2.6 bundles an old zlib; loading the system zlib first keeps gzip, scipy and sklearn working.
+import zlib  # noqa: F401  (must stay the first import)
+
+__version__ = "0.1.0"

@@ -1,0 +1,145 @@
+"""Weight-sharing layers of the 2021 Track 1 3rd-place study.
+
+Each layer holds one weight per *sharing key* and slices `[:out, :in]` at forward, as
+once-for-all's dynamic layers do. The variant decides the key:
+  full        one weight for every (in, out) choice
+  front       one weight per input width (shared across output widths)
+  end         one weight per output width (shared across input widths)
+  independent one weight per (in, out) pair
+"""
+import paddle
+import paddle.nn as nn
+import paddle.nn.functional as F
+
+from hnas.errors import HnasError
+
+SHARING = ("full", "front", "end", "independent")
+FC_SHARING = ("full", "independent")
+
+
+def sharing_key(sharing, cin, cout):
+    if sharing == "full":
+        return "all"
+    if sharing == "front":
+        return f"in{cin}"
+    if sharing == "end":
+        return f"out{cout}"
+    if sharing == "independent":
+        return f"in{cin}_out{cout}"
+    raise HnasError(f"unknown weight sharing {sharing!r}; expected one of {', '.join(SHARING)}")
+
+
+def _sharing_keys(sharing, in_choices, out_choices):
+    """Every key with the largest (in, out) its weight must hold."""
+    shapes = {}
+    for cin in in_choices:
+        for cout in out_choices:
+            key = sharing_key(sharing, cin, cout)
+            old = shapes.get(key, (0, 0))
+            shapes[key] = (max(old[0], cin), max(old[1], cout))
+    return shapes
+
+
+class SharedConv2D(nn.Layer):
+    def __init__(self, in_choices, out_choices, kernel_size, stride=1, sharing="full"):
+        super().__init__()
+        self.sharing, self.stride, self.padding = sharing, stride, kernel_size // 2
+        for key, (cin, cout) in _sharing_keys(sharing, in_choices, out_choices).items():
+            weight = self.create_parameter(
+                [cout, cin, kernel_size, kernel_size],
+                default_initializer=nn.initializer.KaimingNormal(fan_in=cin * kernel_size * kernel_size))
+            self.add_parameter(f"w_{key}", weight)
+
+    def weight(self, cin, cout):
+        return getattr(self, "w_" + sharing_key(self.sharing, cin, cout))[:cout, :cin]
+
+    def forward(self, x, cin, cout):
+        return F.conv2d(x, self.weight(cin, cout), stride=self.stride, padding=self.padding)
+
+
+class SharedLinear(nn.Layer):
+    def __init__(self, in_choices, num_classes, sharing="full"):
+        super().__init__()
+        if sharing not in FC_SHARING:
+            raise HnasError(f"unknown FC sharing {sharing!r}; expected one of {', '.join(FC_SHARING)}")
+        self.sharing = sharing
+        for key, (cin, _) in _sharing_keys(self._bn_like(sharing), in_choices, (num_classes,)).items():
+            bound = 1.0 / cin ** 0.5
+            init = nn.initializer.Uniform(-bound, bound)
+            self.add_parameter(f"w_{key}", self.create_parameter([cin, num_classes], default_initializer=init))
+            self.add_parameter(f"b_{key}", self.create_parameter([num_classes], is_bias=True, default_initializer=init))
+
+    @staticmethod
+    def _bn_like(sharing):
+        # an independent classifier has one weight per input width
+        return "front" if sharing == "independent" else "full"
+
+    def params(self, cin):
+        key = sharing_key(self._bn_like(self.sharing), cin, None)
+        return getattr(self, "w_" + key)[:cin], getattr(self, "b_" + key)
+
+    def forward(self, x, cin):
+        weight, bias = self.params(cin)
+        return F.linear(x, weight, bias)
+
+
+class SharedBatchNorm(nn.Layer):
+    """BatchNorm over a slice of channels, with the statistics modes the evaluator needs.
+
+    stats_mode:
+      "normal"    train: batch statistics, running stats updated; eval: running stats
+      "batch"     batch statistics, nothing updated (scoring with on-the-fly statistics)
+      "calibrate" batch statistics, each batch's mean/var accumulated for recalibration
+    With running_stats=False the layer always uses batch statistics (the 2021 2nd place).
+    """
+
+    def __init__(self, in_choices, out_choices, sharing="full", running_stats=True, momentum=0.9, epsilon=1e-5):
+        super().__init__()
+        self.sharing, self.running_stats = sharing, running_stats
+        self.momentum, self.epsilon = momentum, epsilon
+        self.stats_mode = "normal"
+        self.calibration = {}
+        for key, (_, cout) in _sharing_keys(sharing, in_choices, out_choices).items():
+            self.add_parameter(f"w_{key}", self.create_parameter(
+                [cout], default_initializer=nn.initializer.Constant(1.0)))
+            self.add_parameter(f"b_{key}", self.create_parameter([cout], is_bias=True))
+            self.register_buffer(f"mean_{key}", paddle.zeros([cout]))
+            self.register_buffer(f"var_{key}", paddle.ones([cout]))
+
+    def tensors(self, cin, cout):
+        """(weight, bias, running mean, running var) of this (in, out) choice, sliced to cout."""
+        key = sharing_key(self.sharing, cin, cout)
+        return tuple(getattr(self, f"{name}_{key}")[:cout] for name in ("w", "b", "mean", "var"))
+
+    def forward(self, x, cin, cout):
+        weight, bias, mean, var = self.tensors(cin, cout)
+        use_batch = self.stats_mode != "normal" or self.training or not self.running_stats
+        if not use_batch:
+            return F.batch_norm(x, mean, var, weight, bias, training=False, epsilon=self.epsilon)
+        mean_out, var_out = mean.clone(), var.clone()
+        y = F.batch_norm(x, mean_out, var_out, weight, bias, training=True,
+                         momentum=self.momentum, epsilon=self.epsilon)
+        key = sharing_key(self.sharing, cin, cout)
+        if self.stats_mode == "normal" and self.training and self.running_stats:
+            self._write_running(key, cout, mean_out, var_out)
+        elif self.stats_mode == "calibrate":
+            with paddle.no_grad():
+                batch_mean = x.mean(axis=[0, 2, 3])
+                batch_var = ((x - batch_mean.reshape([1, -1, 1, 1])) ** 2).mean(axis=[0, 2, 3])
+            sums = self.calibration.setdefault(key, [0, 0.0, 0.0])
+            sums[0] += 1
+            sums[1] = sums[1] + batch_mean
+            sums[2] = sums[2] + batch_var
+        return y
+
+    @paddle.no_grad()
+    def _write_running(self, key, cout, mean_slice, var_slice):
+        for name, new in (("mean", mean_slice), ("var", var_slice)):
+            full = getattr(self, f"{name}_{key}")
+            full.set_value(paddle.concat([new, full[cout:]]) if cout < full.shape[0] else new)
+
+    def finish_calibration(self):
+        """Replace running stats by the mean of the calibration batches' statistics."""
+        for key, (count, mean_sum, var_sum) in self.calibration.items():
+            self._write_running(key, mean_sum.shape[0], mean_sum / count, var_sum / count)
+        self.calibration = {}

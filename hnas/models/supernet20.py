@@ -1,0 +1,96 @@
+"""The ResNet20 channel supernet: the stand-alone ResNet20 with shared, sliced layers."""
+from contextlib import contextmanager
+
+import paddle
+import paddle.nn as nn
+import paddle.nn.functional as F
+
+from hnas.models.shared_layers import SharedBatchNorm, SharedConv2D, SharedLinear
+from hnas.spaces.resnet20 import CLASSIFIER_POSITION, NUM_BLOCKS, STAGE_FIRST_BLOCKS, ResNet20Space
+
+
+class SuperBlock(nn.Layer):
+    def __init__(self, index, in_choices, mid_choices, out_choices, conv, bn, bn_running_stats):
+        super().__init__()
+        stride = 2 if index in STAGE_FIRST_BLOCKS and index > 0 else 1
+        self.conv1 = SharedConv2D(in_choices, mid_choices, 3, stride, conv)
+        self.bn1 = SharedBatchNorm(in_choices, mid_choices, bn, bn_running_stats)
+        self.conv2 = SharedConv2D(mid_choices, out_choices, 3, 1, conv)
+        self.bn2 = SharedBatchNorm(mid_choices, out_choices, bn, bn_running_stats)
+        # non-first blocks project only when in != out, which some archs need
+        self.shortcut_conv = SharedConv2D(in_choices, out_choices, 1, stride, conv)
+        self.shortcut_bn = SharedBatchNorm(in_choices, out_choices, bn, bn_running_stats)
+
+    def forward(self, x, spec):
+        out = F.relu(self.bn1(self.conv1(x, spec.cin, spec.mid), spec.cin, spec.mid))
+        out = self.bn2(self.conv2(out, spec.mid, spec.cout), spec.mid, spec.cout)
+        if spec.project:
+            x = self.shortcut_bn(self.shortcut_conv(x, spec.cin, spec.cout), spec.cin, spec.cout)
+        return F.relu(out + x)
+
+
+class ResNet20Supernet(nn.Layer):
+    """Runs the active arch (`set_arch`); `export_state(arch)` gives a stand-alone ResNet20's weights."""
+
+    def __init__(self, num_classes=100, conv="full", bn="full", fc="full",
+                 always_project=False, bn_running_stats=True):
+        super().__init__()
+        self.space = ResNet20Space()
+        self.always_project = always_project
+        ch = self.space.choices
+        self.stem_conv = SharedConv2D((3,), ch[0], 3, 1, conv)
+        self.stem_bn = SharedBatchNorm((3,), ch[0], bn, bn_running_stats)
+        self.blocks = nn.LayerList([
+            SuperBlock(b, ch[2 * b], ch[2 * b + 1], ch[2 * b + 2], conv, bn, bn_running_stats)
+            for b in range(NUM_BLOCKS)])
+        self.fc = SharedLinear(ch[CLASSIFIER_POSITION], num_classes, fc)
+        self.arch = self.space.largest()
+
+    def set_arch(self, arch):
+        self.arch = self.space.validate(tuple(arch))
+
+    def forward(self, x):
+        arch = self.arch
+        x = F.relu(self.stem_bn(self.stem_conv(x, 3, arch[0]), 3, arch[0]))
+        for block, spec in zip(self.blocks, self.space.blocks(arch, self.always_project)):
+            x = block(x, spec)
+        return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1), arch[CLASSIFIER_POSITION])
+
+    def batch_norms(self):
+        return [layer for layer in self.sublayers() if isinstance(layer, SharedBatchNorm)]
+
+    @contextmanager
+    def bn_stats_mode(self, mode):
+        for bn in self.batch_norms():
+            bn.stats_mode = mode
+        try:
+            yield
+        finally:
+            for bn in self.batch_norms():
+                bn.stats_mode = "normal"
+
+    def export_state(self, arch):
+        """State dict (numpy) of the stand-alone ResNet20 for `arch`, sliced from the shared weights."""
+        arch = self.space.validate(tuple(arch))
+        state = {}
+
+        def conv(name, layer, cin, cout):
+            state[f"{name}.weight"] = layer.weight(cin, cout)
+
+        def bn(name, layer, cin, cout):
+            for field, tensor in zip(("weight", "bias", "_mean", "_variance"), layer.tensors(cin, cout)):
+                state[f"{name}.{field}"] = tensor
+
+        conv("stem_conv", self.stem_conv, 3, arch[0])
+        bn("stem_bn", self.stem_bn, 3, arch[0])
+        for block, spec in zip(self.blocks, self.space.blocks(arch, self.always_project)):
+            prefix = f"blocks.{spec.index}"
+            conv(f"{prefix}.conv1", block.conv1, spec.cin, spec.mid)
+            bn(f"{prefix}.bn1", block.bn1, spec.cin, spec.mid)
+            conv(f"{prefix}.conv2", block.conv2, spec.mid, spec.cout)
+            bn(f"{prefix}.bn2", block.bn2, spec.mid, spec.cout)
+            if spec.project:
+                conv(f"{prefix}.shortcut_conv", block.shortcut_conv, spec.cin, spec.cout)
+                bn(f"{prefix}.shortcut_bn", block.shortcut_bn, spec.cin, spec.cout)
+        state["fc.weight"], state["fc.bias"] = self.fc.params(arch[CLASSIFIER_POSITION])
+        return {name: tensor.numpy() for name, tensor in state.items()}
