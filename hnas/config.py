@@ -1,0 +1,90 @@
+"""Recipes: YAML files over defaults, with `--section.key value` (or a unique `--key value`) overrides."""
+import copy
+from pathlib import Path
+
+import yaml
+
+from hnas.errors import HnasError
+
+DEFAULTS = {
+    "name": None,  # defaults to the config file's stem
+    "space": "resnet20",
+    "data": {
+        "name": "digits", "root": None, "image_size": 32, "augment": "official",
+        "test_size": 0.2, "train_size": None, "split_seed": 0, "num_classes": None,
+        "batch_size": 128, "num_workers": 0,
+    },
+    "model": {
+        "conv": "full", "bn": "full", "fc": "full",
+        "always_project": False, "bn_running_stats": True,
+    },
+    "train": {
+        "epochs": 300, "lr": 0.1, "momentum": 0.9, "nesterov": False, "weight_decay": 0.0,
+        "warmup_steps": 0, "clip_norm": None, "seed": 0,
+        "strategy": "sandwich", "sampler": "uniform", "middle_sampler": None, "num_archs": 4,
+        "same_batch": True, "distill": "inplace", "distill_loss": "kd", "kd_temperature": 1.0,
+        "teacher_checkpoint": None, "teacher_arch": None,
+        "eval_every": 1, "log_every": 20, "keep_checkpoints": 2,
+    },
+    "eval": {
+        "metric": "loss", "bn_mode": "batch", "max_images": None, "subset_seed": 0,
+        "normalize": False, "batch_size": 256, "calib_batches": 20, "save_every": 20,
+    },
+    "standalone": {
+        "epochs": 200, "lr": 0.1, "momentum": 0.9, "weight_decay": 5e-4, "batch_size": 128,
+        "warmup_steps": 500, "clip_norm": None,
+    },
+    "output": {"dir": None},  # defaults to checkpoints/<name>
+}
+
+
+def _merge(base, update, where):
+    for key, value in update.items():
+        if key not in base:
+            known = ", ".join(sorted(base))
+            raise HnasError(f"unknown config key {where}{key!r}; known keys here: {known}")
+        if isinstance(base[key], dict):
+            if not isinstance(value, dict):
+                raise HnasError(f"config key {where}{key!r} must be a mapping, got {value!r}")
+            _merge(base[key], value, f"{where}{key}.")
+        else:
+            base[key] = value
+
+
+def _override_path(config, flag):
+    """'train.lr' -> ('train', 'lr'); a bare 'lr' is accepted when exactly one section has it."""
+    if "." in flag:
+        return tuple(flag.split("."))
+    if flag in config and not isinstance(config[flag], dict):
+        return (flag,)
+    owners = [section for section, body in config.items() if isinstance(body, dict) and flag in body]
+    if len(owners) == 1:
+        return (owners[0], flag)
+    if not owners:
+        raise HnasError(f"unknown config key {flag!r}; use --section.key (sections: "
+                        f"{', '.join(k for k, v in DEFAULTS.items() if isinstance(v, dict))})")
+    raise HnasError(f"config key {flag!r} is ambiguous; use one of " + ", ".join(f"--{o}.{flag}" for o in owners))
+
+
+def load_config(path=None, **overrides):
+    config = copy.deepcopy(DEFAULTS)
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise HnasError(f"config file not found: {path}")
+        try:
+            loaded = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as err:
+            raise HnasError(f"config file {path} is not valid YAML: {str(err).splitlines()[0]}") from None
+        if not isinstance(loaded, dict):
+            raise HnasError(f"config file {path} must hold a mapping of sections")
+        _merge(config, loaded, "")
+    for flag, value in overrides.items():
+        keys = _override_path(config, flag.replace("-", "_"))
+        nested = value
+        for key in reversed(keys):
+            nested = {key: nested}
+        _merge(config, nested, "")
+    config["name"] = config["name"] or (Path(path).stem if path else "run")
+    config["output"]["dir"] = config["output"]["dir"] or str(Path("checkpoints") / config["name"])
+    return config

@@ -1,0 +1,70 @@
+"""Datasets: read a source into arrays, resize once, wrap as paddle datasets with transforms."""
+from dataclasses import dataclass
+
+import numpy as np
+import paddle
+
+from hnas.data.sources import SOURCES, load_cifar100, load_digits, load_npz
+from hnas.data.transforms import build_transform
+from hnas.errors import HnasError
+
+
+class ArrayDataset(paddle.io.Dataset):
+    def __init__(self, images, labels, transform):
+        self.images, self.labels, self.transform = images, labels, transform
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, index):
+        return self.transform(self.images[index]), self.labels[index]
+
+
+@dataclass
+class DataBundle:
+    train: ArrayDataset
+    test: ArrayDataset
+    train_plain: ArrayDataset  # training images without augmentation (BN calibration)
+    num_classes: int
+    image_size: int
+
+
+def _to_rgb_size(images, image_size):
+    if images.shape[-1] == 1:
+        images = np.repeat(images, 3, axis=-1)
+    if images.shape[1:3] != (image_size, image_size):
+        import cv2
+        images = np.stack([cv2.resize(im, (image_size, image_size), interpolation=cv2.INTER_LINEAR)
+                           for im in images])
+    return np.ascontiguousarray(images)
+
+
+def load_arrays(name, root=None, test_size=0.2, train_size=None, split_seed=0):
+    if name == "digits":
+        return load_digits(test_size=test_size, train_size=train_size, split_seed=split_seed)
+    if name == "npz":
+        return load_npz(root)
+    if name == "cifar100":
+        return load_cifar100(root)
+    raise HnasError(f"unknown dataset {name!r}; expected one of {', '.join(SOURCES)}")
+
+
+def build_data(name, root=None, image_size=32, augment="official", test_size=0.2, train_size=None,
+               split_seed=0, num_classes=None):
+    x_train, y_train, x_test, y_test = load_arrays(name, root, test_size, train_size, split_seed)
+    if len(x_train) == 0 or len(x_test) == 0:
+        raise HnasError(f"dataset {name!r} ({root}): empty train or test split")
+    x_train, x_test = _to_rgb_size(x_train, image_size), _to_rgb_size(x_test, image_size)
+    classes = int(max(y_train.max(), y_test.max())) + 1
+    num_classes = num_classes or classes
+    if classes > num_classes:
+        raise HnasError(f"dataset {name!r} has label {classes - 1}, but num_classes is {num_classes}")
+    plain = build_transform("none", image_size, train=False)
+    return DataBundle(
+        train=ArrayDataset(x_train, y_train, build_transform(augment, image_size, train=True)),
+        test=ArrayDataset(x_test, y_test, plain),
+        train_plain=ArrayDataset(x_train, y_train, plain),
+        num_classes=num_classes, image_size=image_size)
+
+
+__all__ = ["ArrayDataset", "DataBundle", "build_data", "load_arrays"]

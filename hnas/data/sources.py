@@ -1,0 +1,67 @@
+"""Readers that turn each supported dataset into uint8 NHWC arrays and int64 labels."""
+import pickle
+import tarfile
+from pathlib import Path
+
+import numpy as np
+
+from hnas.errors import HnasError
+
+CIFAR100_MEMBERS = {"train": "cifar-100-python/train", "test": "cifar-100-python/test"}
+NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
+
+
+def _require_file(path, what):
+    path = Path(path) if path else None
+    if path is None or not path.is_file():
+        raise HnasError(f"{what} not found at {path}; set data.root to the file's path")
+    return path
+
+
+def load_cifar100(path):
+    """Read the official `cifar-100-python.tar.gz` (pickled dicts, `data` N x 3072 uint8, `fine_labels`)."""
+    path = _require_file(path, "cifar-100-python.tar.gz")
+    splits = {}
+    try:
+        with tarfile.open(path, "r:*") as tar:
+            for split, member in CIFAR100_MEMBERS.items():
+                try:
+                    raw = pickle.load(tar.extractfile(member), encoding="bytes")
+                except KeyError:
+                    raise HnasError(f"{path}: expected member {member!r} as in cifar-100-python.tar.gz") from None
+                data = np.asarray(raw[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+                splits[split] = (np.ascontiguousarray(data), np.asarray(raw[b"fine_labels"], dtype=np.int64))
+    except (tarfile.TarError, EOFError, pickle.UnpicklingError) as err:
+        raise HnasError(f"{path}: not a readable cifar-100-python tarball ({err})") from None
+    return splits["train"] + splits["test"]
+
+
+def load_npz(path):
+    """A generic `.npz` with x_train, y_train, x_test, y_test (uint8 NHWC images, int labels)."""
+    path = _require_file(path, ".npz dataset")
+    with np.load(path) as data:
+        missing = [k for k in NPZ_KEYS if k not in data]
+        if missing:
+            raise HnasError(f"{path}: missing arrays {missing}; expected {', '.join(NPZ_KEYS)}")
+        arrays = [data[k] for k in NPZ_KEYS]
+    for name, images in (("x_train", arrays[0]), ("x_test", arrays[2])):
+        if images.ndim != 4 or images.shape[-1] not in (1, 3) or images.dtype != np.uint8 or len(images) == 0:
+            raise HnasError(f"{path}: {name} has shape {images.shape} dtype {images.dtype}; "
+                            f"expected non-empty uint8 N x H x W x 3 (or x 1)")
+    return tuple(a if i % 2 == 0 else a.astype(np.int64).reshape(-1) for i, a in enumerate(arrays))
+
+
+def load_digits(test_size=0.2, train_size=None, split_seed=0):
+    """scikit-learn's bundled 8x8 handwritten digits (real, offline) as 3-channel uint8 images."""
+    from sklearn.datasets import load_digits as sklearn_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = sklearn_digits()
+    images = np.repeat((digits.images * (255.0 / 16.0)).round().astype(np.uint8)[..., None], 3, axis=-1)
+    x_train, x_test, y_train, y_test = train_test_split(
+        images, digits.target.astype(np.int64), test_size=test_size, train_size=train_size,
+        random_state=split_seed, stratify=digits.target)
+    return x_train, y_train, x_test, y_test
+
+
+SOURCES = ("digits", "npz", "cifar100")

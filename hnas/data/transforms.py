@@ -1,0 +1,67 @@
+"""Image transforms: numpy HWC uint8 in, CHW float32 out."""
+import random
+
+import numpy as np
+from paddle.vision import transforms as T
+
+from hnas.errors import HnasError
+
+CIFAR100_MEAN = (0.5071, 0.4865, 0.4409)
+CIFAR100_STD = (0.1942, 0.1918, 0.1958)
+AUGMENTATIONS = ("official", "cutout", "none")
+
+
+def scaled(length_at_32, image_size):
+    """Padding and cutout sizes are published for 32x32 images; keep their proportion."""
+    return max(1, round(length_at_32 * image_size / 32))
+
+
+class RandomApply:
+    def __init__(self, transform, p=0.5):
+        self.transform, self.p = transform, p
+
+    def __call__(self, image):
+        return self.transform(image) if random.random() < self.p else image
+
+
+class Cutout:
+    """Zero one random square (centre anywhere in the image, clipped at the border)."""
+
+    def __init__(self, length):
+        self.length = length
+
+    def __call__(self, image):
+        height, width = image.shape[:2]
+        cy, cx = random.randrange(height), random.randrange(width)
+        half = self.length // 2
+        image = image.copy()
+        image[max(0, cy - half):cy + half, max(0, cx - half):cx + half] = 0
+        return image
+
+
+class Normalize:
+    def __init__(self, mean=CIFAR100_MEAN, std=CIFAR100_STD):
+        self.mean = np.asarray(mean, np.float32) * 255.0
+        self.std = np.asarray(std, np.float32) * 255.0
+
+    def __call__(self, image):
+        image = (np.asarray(image, np.float32) - self.mean) / self.std
+        return np.ascontiguousarray(image.transpose(2, 0, 1))
+
+
+def build_transform(augment, image_size, train):
+    normalize = Normalize()
+    if not train or augment == "none":
+        return normalize
+    if augment not in AUGMENTATIONS:
+        raise HnasError(f"unknown augmentation {augment!r}; expected one of {', '.join(AUGMENTATIONS)}")
+    steps = [T.RandomCrop(image_size, padding=scaled(4, image_size))]
+    if augment == "official":  # the 2021 organisers' pipeline
+        steps += [RandomApply(T.BrightnessTransform(0.1)), RandomApply(T.ContrastTransform(0.1)),
+                  T.RandomHorizontalFlip(), T.RandomRotation(15)]
+    else:  # the 2021 2nd place: no colour jitter, Cutout 16 at 32x32
+        steps += [T.RandomHorizontalFlip(), T.RandomRotation(15)]
+    steps += [normalize]
+    if augment == "cutout":
+        steps.insert(-1, Cutout(scaled(16, image_size)))
+    return T.Compose(steps)

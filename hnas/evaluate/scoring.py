@@ -1,0 +1,84 @@
+"""Scoring one network or one supernet arch on fixed, preloaded test batches."""
+import numpy as np
+import paddle
+import paddle.nn.functional as F
+
+from hnas.errors import HnasError
+
+BN_MODES = ("supernet", "calib_train", "calib_test", "batch")
+METRICS = ("loss", "acc")
+
+
+def fixed_batches(dataset, batch_size, max_images=None, seed=0):
+    """The dataset (or a fixed random subset of max_images) as a list of (images, labels) tensors."""
+    count = len(dataset)
+    if max_images is not None and max_images < count:
+        indices = np.sort(np.random.RandomState(seed).permutation(count)[:max_images])
+    else:
+        indices = np.arange(count)
+    batches = []
+    for start in range(0, len(indices), batch_size):
+        items = [dataset[i] for i in indices[start:start + batch_size]]
+        images = paddle.to_tensor(np.stack([im for im, _ in items]))
+        labels = paddle.to_tensor(np.asarray([lb for _, lb in items], dtype=np.int64))
+        batches.append((images, labels))
+    return batches
+
+
+@paddle.no_grad()
+def loss_and_accuracy(network, batches):
+    total_loss, correct, count = 0.0, 0, 0
+    for images, labels in batches:
+        logits = network(images)
+        total_loss += float(F.cross_entropy(logits, labels, reduction="sum"))
+        correct += int((paddle.argmax(logits, axis=-1) == labels).astype("int64").sum())
+        count += int(labels.shape[0])
+    return {"loss": total_loss / count, "acc": correct / count}
+
+
+class SupernetScorer:
+    """Scores archs of a supernet; every arch starts from the same stored BN statistics, so a
+    score does not depend on which archs were scored before it (shards and resumes agree)."""
+
+    def __init__(self, supernet, test_batches, bn_mode="batch", metric="loss", calib_batches=None):
+        if bn_mode not in BN_MODES:
+            raise HnasError(f"unknown bn_mode {bn_mode!r}; expected one of {', '.join(BN_MODES)}")
+        if metric not in METRICS:
+            raise HnasError(f"unknown metric {metric!r}; expected one of {', '.join(METRICS)}")
+        if bn_mode.startswith("calib") and not calib_batches:
+            raise HnasError(f"bn_mode {bn_mode} needs calibration batches")
+        self.supernet, self.test_batches = supernet, test_batches
+        self.bn_mode, self.metric, self.calib_batches = bn_mode, metric, calib_batches
+
+    def evaluate(self, arch):
+        """{'loss', 'acc', 'score'}; score is -loss or acc, higher is better."""
+        net = self.supernet
+        was_training = net.training
+        net.set_arch(arch)
+        net.eval()
+        saved = {name: buf.clone() for name, buf in net.named_buffers()} if self.bn_mode.startswith("calib") else None
+        try:
+            if self.bn_mode == "batch":
+                with net.bn_stats_mode("batch"):
+                    result = loss_and_accuracy(net, self.test_batches)
+            else:
+                if saved is not None:
+                    self._calibrate()
+                result = loss_and_accuracy(net, self.test_batches)
+        finally:
+            if saved is not None:
+                buffers = dict(net.named_buffers())
+                for name, value in saved.items():
+                    buffers[name].set_value(value)
+            if was_training:
+                net.train()
+        result["score"] = -result["loss"] if self.metric == "loss" else result["acc"]
+        return result
+
+    @paddle.no_grad()
+    def _calibrate(self):
+        with self.supernet.bn_stats_mode("calibrate"):
+            for images, _ in self.calib_batches:
+                self.supernet(images)
+        for bn in self.supernet.batch_norms():
+            bn.finish_calibration()

@@ -1,0 +1,41 @@
+"""Atomic file writes: a reader sees the old file or the new one, never half of one."""
+import json
+import os
+import tempfile
+from pathlib import Path
+
+
+def atomic_write(path, write):
+    """Call write(file_path) on a temp file beside `path`, then rename it over `path`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_json(path, obj, indent=None):
+    def write(tmp):
+        with open(tmp, "w") as f:
+            json.dump(obj, f, indent=indent)
+            f.flush()
+            os.fsync(f.fileno())
+    atomic_write(path, write)
+
+
+def check_writable(directory):
+    """Fail before long work starts if outputs cannot be written here."""
+    from hnas.errors import HnasError
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / ".hnas-write-probe"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as err:
+        raise HnasError(f"output directory {directory} is not writable ({err.strerror})") from None

@@ -1,0 +1,94 @@
+"""Training callbacks (paddle.callbacks style): progress bar, scalar logs, checkpoints, NaN guard."""
+import logging
+import math
+from pathlib import Path
+
+from paddle.callbacks import Callback
+from tqdm import tqdm
+
+from hnas.errors import HnasError
+
+
+class NonFiniteLoss(HnasError):
+    pass
+
+
+def current_lr(model):
+    return float(model._optimizer.get_lr())
+
+
+class ProgressBar(Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        self.bar = tqdm(total=self.params["steps"], desc=f"epoch {epoch + 1}/{self.params['epochs']}",
+                        unit="step", leave=False, dynamic_ncols=True)
+
+    def on_train_batch_end(self, step, logs=None):
+        self.bar.update(1)
+        self.bar.set_postfix(loss=f"{logs['loss'][0]:.4f}", lr=f"{current_lr(self.model):.4g}")
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.bar.close()
+
+
+class NaNGuard(Callback):
+    """Stops at the first non-finite loss, before any later checkpoint can be written."""
+
+    def on_train_batch_end(self, step, logs=None):
+        loss = logs["loss"][0]
+        if not math.isfinite(loss):
+            raise NonFiniteLoss(
+                f"training stopped: loss is {loss} at global step {self.model.global_step}; "
+                f"the last good checkpoint is kept (lower train.lr or set train.clip_norm)")
+
+
+class ScalarLogger(Callback):
+    """VisualDL scalars and a plain `train.log` in the run directory."""
+
+    def __init__(self, run_dir, log_every=20):
+        super().__init__()
+        self.run_dir, self.log_every = Path(run_dir), log_every
+        self.writer = None
+
+    def on_train_begin(self, logs=None):
+        from visualdl import LogWriter
+        self.writer = LogWriter(logdir=str(self.run_dir / "vdl"))
+        self.log = logging.getLogger(f"hnas.train.{self.run_dir}")
+        self.log.setLevel(logging.INFO)
+        self.log.propagate = False
+        if not self.log.handlers:
+            handler = logging.FileHandler(self.run_dir / "train.log")
+            handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+            self.log.addHandler(handler)
+        self.log.info("start at epoch %d, step %d", self.model.start_epoch, self.model.global_step)
+
+    def scalar(self, tag, value):
+        self.writer.add_scalar(tag=tag, value=float(value), step=self.model.global_step)
+
+    def on_train_batch_end(self, step, logs=None):
+        loss = logs["loss"][0]
+        self.scalar("train/loss", loss)
+        self.scalar("train/lr", current_lr(self.model))
+        if self.model.global_step % self.log_every == 0:
+            self.log.info("step %d loss %.5f lr %.6g", self.model.global_step, loss, current_lr(self.model))
+
+    def on_epoch_end(self, epoch, logs=None):
+        for tag, value in sorted(self.model.epoch_scores.items()):
+            self.scalar(f"eval/{tag}", value)
+        scores = " ".join(f"{k} {v:.4f}" for k, v in sorted(self.model.epoch_scores.items()))
+        self.log.info("epoch %d done at step %d loss %.5f %s", epoch + 1, self.model.global_step,
+                      logs["loss"][0], scores)
+        self.writer.flush()
+
+    def on_train_end(self, logs=None):
+        if self.writer:
+            self.writer.close()
+
+
+class Checkpointer(Callback):
+    def __init__(self, checkpoints, meta, keep=2):
+        super().__init__()
+        self.checkpoints, self.meta, self.keep = checkpoints, meta, keep
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.checkpoints.save(self.model.network, self.model._optimizer, epoch, self.model.global_step,
+                              self.meta, keep=self.keep)

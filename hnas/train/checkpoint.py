@@ -1,0 +1,76 @@
+"""Per-epoch checkpoints: `epoch_NNNN.pdparams/.pdopt` plus `latest.json`, all written atomically."""
+import json
+from pathlib import Path
+
+import paddle
+
+from hnas.errors import HnasError
+from hnas.io import atomic_write, write_json
+
+LATEST = "latest.json"
+
+
+def _paddle_save(obj, path):
+    atomic_write(path, lambda tmp: paddle.save(obj, tmp))
+
+
+class CheckpointDir:
+    def __init__(self, root):
+        self.root = Path(root)
+
+    def latest(self):
+        path = self.root / LATEST
+        if not path.exists():
+            return None
+        try:
+            return json.loads(path.read_text())
+        except (json.JSONDecodeError, OSError) as err:
+            raise HnasError(f"{path} is unreadable ({err}); delete it or use another output dir") from None
+
+    def save(self, network, optimizer, epoch, step, meta, keep=2):
+        """Save after `epoch` (0-based) finished at global `step`."""
+        stem = f"epoch_{epoch + 1:04d}"
+        _paddle_save(network.state_dict(), self.root / f"{stem}.pdparams")
+        _paddle_save(optimizer.state_dict(), self.root / f"{stem}.pdopt")
+        write_json(self.root / LATEST, dict(meta, epoch=epoch + 1, step=step, params=f"{stem}.pdparams",
+                                            optimizer=f"{stem}.pdopt"), indent=2)
+        for old in sorted(self.root.glob("epoch_*.pdparams"))[:-keep]:
+            old.unlink()
+            old.with_suffix(".pdopt").unlink(missing_ok=True)
+
+
+def resolve_checkpoint(path):
+    """A run directory (its latest epoch) or a `.pdparams` file -> (params path, meta or {})."""
+    path = Path(path)
+    if path.is_dir():
+        meta = CheckpointDir(path).latest()
+        if meta is None:
+            raise HnasError(f"no checkpoint in {path}: expected {path / LATEST} written by `hnas train`")
+        return path / meta["params"], meta
+    if not path.is_file():
+        raise HnasError(f"checkpoint not found: {path} (expected a run directory or a .pdparams file)")
+    latest = path.parent / LATEST
+    meta = json.loads(latest.read_text()) if latest.exists() else {}
+    return path, meta
+
+
+def load_state(path):
+    try:
+        return paddle.load(str(path))
+    except Exception as err:  # paddle raises many types for truncated or foreign files
+        raise HnasError(f"checkpoint {path} is unreadable: truncated or not a paddle checkpoint "
+                        f"({type(err).__name__})") from None
+
+
+def load_params(network, path):
+    state = load_state(path)
+    if not isinstance(state, dict):
+        raise HnasError(f"checkpoint {path} does not hold a state dict")
+    own = network.state_dict()
+    missing = [k for k in own if k not in state]
+    wrong = [k for k in own if k in state and list(state[k].shape) != list(own[k].shape)]
+    if missing or wrong:
+        detail = f"{len(missing)} missing (e.g. {missing[0]})" if missing else f"shape mismatch at {wrong[0]}"
+        raise HnasError(f"checkpoint {path} does not fit this model: {detail}; "
+                        f"was it trained with another model config?")
+    network.set_state_dict(state)

@@ -1,0 +1,36 @@
+"""Which archs a training step runs, and what each one learns from.
+
+A plan is a pure function of the global step, so every rank and every resumed run agrees.
+Targets: "labels" (cross-entropy), "inplace" (the largest arch's logits in the same step),
+"teacher" (a fixed, separately trained teacher network).
+"""
+from hnas.errors import HnasError
+
+STRATEGIES = ("single_path", "sandwich", "standalone")
+DISTILL = ("none", "inplace", "teacher")
+
+
+class StepPlan:
+    def __init__(self, strategy, space=None, sampler=None, num_archs=4, distill="none"):
+        if strategy not in STRATEGIES:
+            raise HnasError(f"unknown strategy {strategy!r}; expected one of {', '.join(STRATEGIES)}")
+        if distill not in DISTILL:
+            raise HnasError(f"unknown distill {distill!r}; expected one of {', '.join(DISTILL)}")
+        if distill == "inplace" and strategy != "sandwich":
+            raise HnasError("distill: inplace needs strategy: sandwich (the largest arch is the teacher)")
+        if strategy == "sandwich" and num_archs < 2:
+            raise HnasError(f"sandwich needs num_archs >= 2 (largest + smallest), got {num_archs}")
+        self.strategy, self.space, self.sampler = strategy, space, sampler
+        self.num_archs, self.distill = num_archs, distill
+
+    def __call__(self, step):
+        """[(arch or None, target), ...] for one step."""
+        student = "labels" if self.distill == "none" else self.distill
+        if self.strategy == "standalone":
+            return [(None, "labels" if self.distill == "none" else "teacher")]
+        if self.strategy == "single_path":
+            return [(self.sampler.draw(step), student)]
+        middle = self.num_archs - 2
+        largest_target = "teacher" if self.distill == "teacher" else "labels"
+        return ([(self.space.largest(), largest_target), (self.space.smallest(), student)]
+                + [(self.sampler.draw(step * middle + j), student) for j in range(middle)])

@@ -1,0 +1,198 @@
+"""Wiring a recipe into a training run: data + space + model + plan -> Trainer -> checkpoints."""
+import random
+from pathlib import Path
+
+import numpy as np
+import paddle
+
+from hnas.data import build_data
+from hnas.errors import HnasError
+from hnas.evaluate.scoring import SupernetScorer, fixed_batches, loss_and_accuracy
+from hnas.io import check_writable, write_json
+from hnas.models import create_standalone, create_supernet
+from hnas.spaces import build_sampler, get_space
+from hnas.train.callbacks import Checkpointer, NaNGuard, ProgressBar, ScalarLogger
+from hnas.train.checkpoint import CheckpointDir, load_params, load_state, resolve_checkpoint
+from hnas.train.optim import build_optimizer
+from hnas.train.plans import StepPlan
+from hnas.train.trainer import Trainer
+
+
+def seed_everything(seed):
+    random.seed(seed)
+    np.random.seed(seed)
+    paddle.seed(seed)
+
+
+def data_from_config(config):
+    d = config["data"]
+    return build_data(d["name"], root=d["root"], image_size=d["image_size"], augment=d["augment"],
+                      test_size=d["test_size"], train_size=d["train_size"], split_seed=d["split_seed"],
+                      num_classes=d["num_classes"])
+
+
+def supernet_from_meta(meta):
+    return create_supernet(meta["space"], meta["num_classes"], **meta["model"])
+
+
+def model_meta(config, data):
+    return {"kind": "supernet", "space": config["space"], "num_classes": data.num_classes,
+            "image_size": data.image_size, "model": dict(config["model"])}
+
+
+def _cycling_batches(dataset, batch_size, seed):
+    """Independent batches for archs that must not share the step's batch (same_batch: false)."""
+    sampler = paddle.io.DistributedBatchSampler(dataset, batch_size, shuffle=True, drop_last=True)
+    loader = paddle.io.DataLoader(dataset, batch_sampler=sampler, return_list=True)
+    state = {"epoch": 10_000 + seed, "it": None}
+
+    def next_batch():
+        while True:
+            if state["it"] is None:
+                sampler.set_epoch(state["epoch"])
+                state["it"] = iter(loader)
+            try:
+                images, labels = next(state["it"])
+                return images, labels
+            except StopIteration:
+                state["epoch"] += 1
+                state["it"] = None
+    return next_batch
+
+
+def _teacher(config, data):
+    t = config["train"]
+    if not t["teacher_checkpoint"]:
+        raise HnasError("distill: teacher needs train.teacher_checkpoint (a `hnas standalone` .pdparams)")
+    params, meta = resolve_checkpoint(t["teacher_checkpoint"])
+    space = get_space(config["space"])
+    arch = space.parse(t["teacher_arch"] or meta.get("arch") or space.format(space.largest()), key="teacher_arch")
+    teacher = create_standalone(config["space"], arch, data.num_classes,
+                                always_project=config["model"]["always_project"],
+                                bn_running_stats=config["model"]["bn_running_stats"])
+    load_params(teacher, params)
+    teacher.eval()
+    return teacher
+
+
+def _is_main_process():
+    return paddle.distributed.get_rank() == 0
+
+
+def _callbacks(run_dir, checkpoints, meta, t):
+    callbacks = [NaNGuard()]
+    if _is_main_process():
+        callbacks += [ProgressBar(), ScalarLogger(run_dir, t["log_every"]),
+                      Checkpointer(checkpoints, meta, keep=t["keep_checkpoints"])]
+    return callbacks
+
+
+def _resume(trainer, checkpoints, meta):
+    latest = checkpoints.latest()
+    if latest is None:
+        return
+    if latest.get("model") != meta.get("model") or latest.get("space") != meta.get("space"):
+        raise HnasError(f"{checkpoints.root} holds a run of another model ({latest.get('space')}, "
+                        f"{latest.get('model')}); use another output.dir or pass --fresh")
+    load_params(trainer.network, checkpoints.root / latest["params"])
+    trainer._optimizer.set_state_dict(load_state(checkpoints.root / latest["optimizer"]))
+    trainer.start_epoch, trainer.global_step = latest["epoch"], latest["step"]
+    print(f"resuming {checkpoints.root} after epoch {latest['epoch']} (step {latest['step']})")
+
+
+def _fresh_start(run_dir):
+    for pattern in ("epoch_*.pdparams", "epoch_*.pdopt", "latest.json"):
+        for path in Path(run_dir).glob(pattern):
+            path.unlink()
+
+
+def train_supernet(config, fresh=False):
+    t, e = config["train"], config["eval"]
+    run_dir = Path(config["output"]["dir"])
+    check_writable(run_dir)
+    if fresh and _is_main_process():
+        _fresh_start(run_dir)
+    seed_everything(t["seed"])
+    data = data_from_config(config)
+    space = get_space(config["space"])
+    meta = model_meta(config, data)
+    supernet = supernet_from_meta(meta)
+    sampler = build_sampler(t["sampler"], space, seed=t["seed"], num_classes=data.num_classes)
+    middle = build_sampler(t["middle_sampler"], space, seed=t["seed"], num_classes=data.num_classes) \
+        if t["middle_sampler"] else sampler
+    plan = StepPlan(t["strategy"], space, middle if t["strategy"] == "sandwich" else sampler,
+                    t["num_archs"], t["distill"])
+    test_batches = fixed_batches(data.test, e["batch_size"], e["max_images"], e["subset_seed"])
+    calib = fixed_batches(data.train_plain, e["batch_size"], e["batch_size"] * e["calib_batches"], 0)
+    scorer = SupernetScorer(supernet, test_batches, e["bn_mode"], e["metric"], calib)
+
+    def epoch_eval():
+        if not t["eval_every"]:
+            return {}
+        scores = {}
+        for label, arch in (("largest", space.largest()), ("smallest", space.smallest())):
+            result = scorer.evaluate(arch)
+            scores[f"{label}_acc"], scores[f"{label}_loss"] = result["acc"], result["loss"]
+        return scores
+
+    trainer = Trainer(
+        supernet, plan, data.image_size, same_batch=t["same_batch"], distill_loss_name=t["distill_loss"],
+        temperature=t["kd_temperature"], teacher=_teacher(config, data) if t["distill"] == "teacher" else None,
+        extra_batches=None if t["same_batch"] else _cycling_batches(data.train, data_batch(config), t["seed"]),
+        epoch_eval=epoch_eval)
+    steps_per_epoch = len(data.train) // data_batch(config) // paddle.distributed.get_world_size()
+    optimizer = build_optimizer(supernet.parameters(), t["lr"], t["momentum"], t["weight_decay"],
+                                steps_per_epoch * t["epochs"], t["warmup_steps"], t["clip_norm"], t["nesterov"])
+    trainer.prepare(optimizer, paddle.nn.CrossEntropyLoss())
+    checkpoints = CheckpointDir(run_dir)
+    _resume(trainer, checkpoints, meta)
+    if _is_main_process():
+        write_json(run_dir / "config.json", config, indent=2)
+    trainer.fit(data.train, t["epochs"], data_batch(config), _callbacks(run_dir, checkpoints, meta, t),
+                config["data"]["num_workers"])
+    return trainer
+
+
+def data_batch(config):
+    return config["data"]["batch_size"]
+
+
+def train_standalone(config, arch_text, out_dir=None, fresh=False):
+    """Train one arch from scratch with the stand-alone recipe; write result.json (test acc and loss)."""
+    s, t = config["standalone"], config["train"]
+    space = get_space(config["space"])
+    arch = space.parse(arch_text, key="--arch")
+    run_dir = Path(out_dir or Path(config["output"]["dir"]) / "standalone" / space.format(arch))
+    check_writable(run_dir)
+    if fresh:
+        _fresh_start(run_dir)
+    seed_everything(t["seed"])
+    data = data_from_config(config)
+    network = create_standalone(config["space"], arch, data.num_classes,
+                                always_project=config["model"]["always_project"],
+                                bn_running_stats=config["model"]["bn_running_stats"])
+    meta = {"kind": "standalone", "space": config["space"], "arch": space.format(arch),
+            "num_classes": data.num_classes, "image_size": data.image_size, "model": dict(config["model"])}
+    test_batches = fixed_batches(data.test, config["eval"]["batch_size"])
+
+    def epoch_eval():
+        network.eval()
+        result = loss_and_accuracy(network, test_batches)
+        network.train()
+        return {"test_acc": result["acc"], "test_loss": result["loss"]}
+
+    trainer = Trainer(network, StepPlan("standalone"), data.image_size, epoch_eval=epoch_eval)
+    steps_per_epoch = len(data.train) // s["batch_size"] // paddle.distributed.get_world_size()
+    optimizer = build_optimizer(network.parameters(), s["lr"], s["momentum"], s["weight_decay"],
+                                steps_per_epoch * s["epochs"], s["warmup_steps"], s["clip_norm"])
+    trainer.prepare(optimizer, paddle.nn.CrossEntropyLoss())
+    checkpoints = CheckpointDir(run_dir)
+    _resume(trainer, checkpoints, meta)
+    trainer.fit(data.train, s["epochs"], s["batch_size"], _callbacks(run_dir, checkpoints, meta, t),
+                config["data"]["num_workers"])
+    final = epoch_eval()
+    result = {"arch": space.format(arch), "acc": final["test_acc"], "loss": final["test_loss"],
+              "epochs": s["epochs"], "seed": t["seed"], "dataset": config["data"]["name"]}
+    if _is_main_process():
+        write_json(run_dir / "result.json", result, indent=2)
+    return result

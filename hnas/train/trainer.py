@@ -1,0 +1,84 @@
+"""The one Trainer: a paddle.Model whose train step runs the step plan's archs on one batch,
+accumulates their gradients and takes a single optimizer step."""
+import numpy as np
+import paddle
+import paddle.nn.functional as F
+from paddle.hapi.callbacks import config_callbacks
+from paddle.static import InputSpec
+
+from hnas.errors import HnasError
+from hnas.train.losses import distill_loss
+
+
+class Trainer(paddle.Model):
+    def __init__(self, network, plan, image_size, same_batch=True, distill_loss_name="kd",
+                 temperature=1.0, teacher=None, extra_batches=None, epoch_eval=None):
+        super().__init__(network,
+                         inputs=[InputSpec([None, 3, image_size, image_size], "float32", "image")],
+                         labels=[InputSpec([None], "int64", "label")])
+        self.plan, self.same_batch = plan, same_batch
+        self.distill_loss_name, self.temperature = distill_loss_name, temperature
+        self.teacher, self.extra_batches, self.epoch_eval = teacher, extra_batches, epoch_eval
+        self.global_step, self.start_epoch, self.epoch_scores = 0, 0, {}
+        self.parallel = paddle.distributed.get_world_size() > 1
+        if self.parallel:
+            # archs leave layers unused; hapi's default DataParallel would wait for their grads
+            self._adapter.ddp_model = paddle.DataParallel(network, find_unused_parameters=True)
+
+    def _forward(self, images):
+        return (self._adapter.ddp_model if self.parallel else self.network)(images)
+
+    @paddle.no_grad()
+    def _reference_logits(self, arch, images):
+        """The in-place teacher on a batch it has not seen this step: no grads, no BN updates."""
+        self.network.set_arch(arch)
+        with self.network.bn_stats_mode("batch"):
+            return self.network(images)
+
+    def train_batch(self, inputs, labels=None, update=True):
+        self.network.train()
+        images, targets = inputs[0], labels[0]
+        step_losses, inplace_logits = [], None
+        for i, (arch, target) in enumerate(self.plan(self.global_step)):
+            x, y = (images, targets) if self.same_batch or i == 0 else self.extra_batches()
+            if target == "inplace" and x is not images:
+                inplace_logits = self._reference_logits(self.plan.space.largest(), x)
+            if arch is not None:
+                self.network.set_arch(arch)
+            logits = self._forward(x)
+            if target == "labels":
+                loss = F.cross_entropy(logits, y)
+                inplace_logits = logits.detach()
+            elif target == "inplace":
+                loss = distill_loss(self.distill_loss_name, logits, inplace_logits, y, self.temperature)
+            else:
+                with paddle.no_grad():
+                    teacher_logits = self.teacher(x)
+                loss = distill_loss(self.distill_loss_name, logits, teacher_logits, y, self.temperature)
+            loss.backward()
+            step_losses.append(float(loss))
+        self._optimizer.step()
+        self._optimizer.clear_grad()
+        self.global_step += 1
+        return [np.array([np.mean(step_losses)], dtype=np.float32)]
+
+    def fit(self, train_data, epochs, batch_size, callbacks=(), num_workers=0):
+        sampler = paddle.io.DistributedBatchSampler(train_data, batch_size, shuffle=True, drop_last=True)
+        loader = paddle.io.DataLoader(train_data, batch_sampler=sampler, num_workers=num_workers,
+                                      return_list=True)
+        steps = len(loader)
+        if steps == 0:
+            raise HnasError(f"the training set has {len(train_data)} images, fewer than one batch of {batch_size}")
+        cbks = config_callbacks(list(callbacks), model=self, epochs=epochs, steps=steps, verbose=0,
+                                metrics=self._metrics_name())
+        self._accumulate = 1  # hapi's epoch loop reads it; our train_batch always steps
+        cbks.on_begin("train")
+        logs = {}
+        for epoch in range(self.start_epoch, epochs):
+            sampler.set_epoch(epoch)
+            cbks.on_epoch_begin(epoch)
+            logs = self._run_one_epoch(loader, cbks, "train")
+            self.epoch_scores = self.epoch_eval() if self.epoch_eval else {}
+            cbks.on_epoch_end(epoch, logs)
+        cbks.on_end("train", logs)
+        return logs

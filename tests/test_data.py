@@ -1,0 +1,98 @@
+import io
+import pickle
+import subprocess
+import sys
+import tarfile
+
+import numpy as np
+import pytest
+
+from hnas.data import build_data
+from hnas.data.sources import load_cifar100
+from hnas.data.transforms import Cutout, build_transform, scaled
+from hnas.errors import HnasError
+
+
+def write_cifar100_tarball(path, n_train=12, n_test=6, seed=0):
+    """A small tarball in the exact layout of cifar-100-python.tar.gz."""
+    rng = np.random.default_rng(seed)
+    splits = {}
+    with tarfile.open(path, "w:gz") as tar:
+        for split, n in (("train", n_train), ("test", n_test)):
+            data = rng.integers(0, 256, size=(n, 3072), dtype=np.uint8)
+            labels = rng.integers(0, 100, size=n).tolist()
+            payload = pickle.dumps({b"filenames": [b"x.png"] * n, b"fine_labels": labels,
+                                    b"coarse_labels": [0] * n, b"data": data}, protocol=2)
+            info = tarfile.TarInfo(f"cifar-100-python/{split}")
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+            splits[split] = (data, labels)
+    return splits
+
+
+def test_cifar100_tarball_reader(tmp_path):
+    path = tmp_path / "cifar-100-python.tar.gz"
+    written = write_cifar100_tarball(path)
+    x_train, y_train, x_test, y_test = load_cifar100(path)
+    assert x_train.shape == (12, 32, 32, 3) and x_test.shape == (6, 32, 32, 3)
+    assert x_train.dtype == np.uint8 and y_train.tolist() == written["train"][1]
+    # row layout: 1024 red, then green, then blue values, row-major
+    raw = written["test"][0][2]
+    assert x_test[2, 0, 1, 0] == raw[1] and x_test[2, 0, 0, 1] == raw[1024] and x_test[2, 1, 0, 2] == raw[2048 + 32]
+    bundle = build_data("cifar100", root=path, image_size=32, augment="official", num_classes=100)
+    image, label = bundle.train[0]
+    assert image.shape == (3, 32, 32) and image.dtype == np.float32 and bundle.num_classes == 100
+
+
+def test_missing_dataset_is_one_clear_line(tmp_path):
+    with pytest.raises(HnasError, match="cifar-100-python.tar.gz not found at .*nowhere"):
+        build_data("cifar100", root=tmp_path / "nowhere.tar.gz")
+    (tmp_path / "junk.tar.gz").write_bytes(b"not a tarball")
+    with pytest.raises(HnasError, match="not a readable cifar-100-python tarball"):
+        load_cifar100(tmp_path / "junk.tar.gz")
+
+
+def test_npz_source_and_validation(tmp_path):
+    rng = np.random.default_rng(0)
+    path = tmp_path / "tiny.npz"
+    np.savez(path, x_train=rng.integers(0, 255, (10, 16, 16, 3), dtype=np.uint8), y_train=np.arange(10) % 3,
+             x_test=rng.integers(0, 255, (4, 16, 16, 3), dtype=np.uint8), y_test=np.arange(4) % 3)
+    bundle = build_data("npz", root=path, image_size=16, augment="cutout")
+    assert bundle.num_classes == 3 and len(bundle.train) == 10 and bundle.train[3][0].shape == (3, 16, 16)
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, x_train=np.zeros((3, 4), np.uint8), y_train=np.zeros(3), x_test=np.zeros((1, 4), np.uint8),
+             y_test=np.zeros(1))
+    with pytest.raises(HnasError, match="x_train has shape"):
+        build_data("npz", root=bad)
+
+
+def test_digits_is_real_and_split_is_fixed():
+    a = build_data("digits", image_size=8, augment="none")
+    b = build_data("digits", image_size=16, augment="official", test_size=1200, train_size=597)
+    assert a.num_classes == 10 and len(a.train) + len(a.test) == 1797
+    assert len(b.train) == 597 and len(b.test) == 1200 and b.train[0][0].shape == (3, 16, 16)
+    np.testing.assert_array_equal(a.test.images, build_data("digits", image_size=8).test.images)
+
+
+def test_augmentations_scale_with_image_size():
+    assert scaled(4, 32) == 4 and scaled(4, 8) == 1 and scaled(16, 16) == 8
+    image = np.full((16, 16, 3), 200, np.uint8)
+    for augment in ("official", "cutout", "none"):
+        out = build_transform(augment, 16, train=True)(image)
+        assert out.shape == (3, 16, 16) and out.dtype == np.float32
+    cut = Cutout(8)(image)
+    assert (cut == 0).any() and (cut == 200).any() and image.min() == 200
+    with pytest.raises(HnasError, match="unknown augmentation"):
+        build_transform("autoaugment", 16, train=True)
+
+
+def test_gzip_works_after_import_hnas(tmp_path):
+    """The zlib guard: reading .tar.gz after importing hnas (and paddle) must not crash."""
+    path = tmp_path / "c.tar.gz"
+    write_cifar100_tarball(path, n_train=2, n_test=2)
+    code = ("import hnas, paddle, gzip, tarfile, sys; "
+            f"tarfile.open({str(path)!r}, 'r:gz').extractall({str(tmp_path / 'out')!r}); "
+            "import sklearn.datasets; print('ok')")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().endswith("ok")
