@@ -1,0 +1,3 @@
+from hnas.cli import main
+
+main()

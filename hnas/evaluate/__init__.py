@@ -1,0 +1,1 @@
+"""Scoring many archs: BN modes, metrics, test subsets, resumable sharded runs, submission files."""

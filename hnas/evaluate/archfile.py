@@ -1,0 +1,59 @@
+"""Competition arch files: {"arch1": {"arch": "...", "acc": float}, ...}, read with validation of
+every entry before any work, written atomically with the same keys in the same order."""
+import json
+from pathlib import Path
+
+from hnas.errors import ArchError, HnasError
+from hnas.io import write_json
+
+MAX_LISTED_ERRORS = 5
+
+
+def read_arch_file(path, space):
+    """[(key, arch string), ...] in file order; all bad entries are reported in one error."""
+    path = Path(path)
+    if not path.is_file():
+        raise HnasError(f"arch file not found: {path} (expected a competition-format JSON)")
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise HnasError(f"arch file {path} is not valid JSON ({err})") from None
+    if not isinstance(data, dict) or not data:
+        raise HnasError(f"arch file {path}: expected a non-empty object {{\"arch1\": {{\"arch\": ...}}, ...}}")
+    entries, errors = [], []
+    for key, entry in data.items():
+        text = entry.get("arch") if isinstance(entry, dict) else None
+        if text is None:
+            errors.append(f"{key!r}: no 'arch' field")
+            continue
+        try:
+            space.parse(text, key=key)
+        except ArchError as err:
+            errors.append(str(err))
+            continue
+        entries.append((key, text))
+    if errors:
+        shown = "; ".join(errors[:MAX_LISTED_ERRORS])
+        more = f" (and {len(errors) - MAX_LISTED_ERRORS} more)" if len(errors) > MAX_LISTED_ERRORS else ""
+        raise HnasError(f"{path}: {len(errors)} bad entr{'y' if len(errors) == 1 else 'ies'}, nothing scored: {shown}{more}")
+    return entries
+
+
+def write_arch_file(path, entries, scores):
+    """entries: [(key, arch string)]; scores: {key: float}."""
+    write_json(path, {key: {"arch": text, "acc": scores[key]} for key, text in entries})
+
+
+def sample_arch_file(path, space, count, seed=0):
+    """A competition-format list of `count` archs drawn uniformly per position (acc 0.0)."""
+    from hnas.spaces.samplers import UniformSampler
+    sampler = UniformSampler(space, seed=f"list:{seed}")
+    entries = [(f"arch{i + 1}", space.format(sampler.draw(i))) for i in range(count)]
+    write_arch_file(path, entries, {key: 0.0 for key, _ in entries})
+    return entries
+
+
+def min_max(scores):
+    low, high = min(scores.values()), max(scores.values())
+    span = (high - low) or 1.0
+    return {key: (value - low) / span for key, value in scores.items()}

@@ -1,0 +1,71 @@
+"""`hnas test`: score every arch of a competition file with a trained supernet."""
+import time
+from pathlib import Path
+
+import paddle
+
+from hnas.errors import HnasError
+from hnas.evaluate.archfile import read_arch_file
+from hnas.evaluate.runner import file_digest, finish, merge_parts, parse_shard, score_entries, shard_entries
+from hnas.evaluate.scoring import SupernetScorer, fixed_batches
+from hnas.io import check_writable
+from hnas.spaces import get_space
+from hnas.train.checkpoint import load_params, resolve_checkpoint
+from hnas.train.run import data_from_config, supernet_from_meta
+
+
+def _part_name(out_path, index, count):
+    out_path = Path(out_path)
+    return out_path.with_name(f"{out_path.name}.part{index}of{count}")
+
+
+def build_scorer(config, checkpoint):
+    """The supernet of `checkpoint` (model settings from its run) and the config's eval settings."""
+    params, meta = resolve_checkpoint(checkpoint)
+    if meta.get("kind", "supernet") != "supernet":
+        raise HnasError(f"checkpoint {checkpoint} is a {meta['kind']} model, not a supernet")
+    data = data_from_config(config)
+    if meta and meta.get("image_size") not in (None, data.image_size):
+        raise HnasError(f"checkpoint {checkpoint} was trained at image_size {meta['image_size']}, "
+                        f"the config gives {data.image_size}")
+    meta = meta or {"space": config["space"], "num_classes": data.num_classes, "model": config["model"]}
+    supernet = supernet_from_meta(meta)
+    load_params(supernet, params)
+    e = config["eval"]
+    test_batches = fixed_batches(data.test, e["batch_size"], e["max_images"], e["subset_seed"])
+    calib_source = data.test if e["bn_mode"] == "calib_test" else data.train_plain
+    calib = fixed_batches(calib_source, e["batch_size"], e["batch_size"] * e["calib_batches"], 0)
+    return SupernetScorer(supernet, test_batches, e["bn_mode"], e["metric"], calib), params
+
+
+def test_supernet(config, checkpoint, archs, out, shard=None):
+    space = get_space(config["space"])
+    entries = read_arch_file(archs, space)  # every entry validated before any work
+    out = Path(out)
+    check_writable(out.parent)
+    world, rank = paddle.distributed.get_world_size(), paddle.distributed.get_rank()
+    index, count = parse_shard(shard)
+    auto_shard = shard is None and world > 1
+    if auto_shard:
+        index, count = rank, world
+    target = _part_name(out, index, count) if auto_shard else out
+    scorer, params = build_scorer(config, checkpoint)
+    e = config["eval"]
+    stat = Path(params).stat()
+    fingerprint = {"checkpoint": str(Path(params).resolve()), "size": stat.st_size, "mtime": stat.st_mtime,
+                   "archs": file_digest(archs), "shard": [index, count],
+                   "eval": {k: e[k] for k in ("metric", "bn_mode", "max_images", "subset_seed", "batch_size",
+                                              "calib_batches")}, "data": config["data"]}
+    mine = shard_entries(entries, index, count)
+    scores = score_entries(lambda text: scorer.evaluate(space.parse(text))["score"], mine, target,
+                           fingerprint, save_every=e["save_every"])
+    normalize = e["normalize"] and count == 1
+    finish(target, mine, scores, normalize=normalize)
+    if auto_shard and rank == 0:
+        parts = [_part_name(out, i, count) for i in range(count)]
+        while not all(p.exists() for p in parts):
+            time.sleep(1.0)
+        merge_parts(archs, space, parts, out, normalize=e["normalize"])
+    print(f"wrote {target} ({len(mine)} archs, metric {e['metric']}, bn_mode {e['bn_mode']})")
+    return target
+

@@ -1,0 +1,89 @@
+"""Scoring an arch file: resumable (atomic partial results), shardable, mergeable."""
+import hashlib
+import json
+import time
+from pathlib import Path
+
+from tqdm import tqdm
+
+from hnas.errors import HnasError
+from hnas.evaluate.archfile import min_max, read_arch_file, write_arch_file
+from hnas.io import write_json
+
+
+def parse_shard(shard):
+    """'I/N' -> (I, N) with 0 <= I < N."""
+    if shard is None:
+        return 0, 1
+    try:
+        index, count = (int(v) for v in str(shard).split("/"))
+    except ValueError:
+        raise HnasError(f"--shard {shard!r}: expected I/N, e.g. 0/2") from None
+    if not 0 <= index < count:
+        raise HnasError(f"--shard {shard!r}: expected 0 <= I < N")
+    return index, count
+
+
+def shard_entries(entries, index, count):
+    return entries[index::count]
+
+
+def file_digest(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def partial_path(out_path):
+    out_path = Path(out_path)
+    return out_path.with_name(out_path.name + ".partial")
+
+
+def score_entries(evaluate, entries, out_path, fingerprint, save_every=20, save_seconds=30.0):
+    """Score [(key, arch string)] with evaluate(arch string) -> float, resuming from the partial
+    file when its fingerprint matches. Returns {key: score}."""
+    partial = partial_path(out_path)
+    scores = {}
+    if partial.exists():
+        try:
+            saved = json.loads(partial.read_text())
+        except json.JSONDecodeError:
+            saved = {}
+        if saved.get("fingerprint") == fingerprint:
+            wanted = {key for key, _ in entries}
+            scores = {k: v for k, v in saved.get("scores", {}).items() if k in wanted}
+            print(f"resuming {out_path}: {len(scores)}/{len(entries)} archs already scored")
+    last_save, unsaved = time.time(), 0
+    with tqdm(total=len(entries), initial=len(scores), unit="arch", desc="scoring", dynamic_ncols=True) as bar:
+        for key, text in entries:
+            if key in scores:
+                continue
+            scores[key] = evaluate(text)
+            unsaved += 1
+            bar.update(1)
+            if unsaved >= save_every or time.time() - last_save > save_seconds:
+                write_json(partial, {"fingerprint": fingerprint, "scores": scores})
+                last_save, unsaved = time.time(), 0
+    write_json(partial, {"fingerprint": fingerprint, "scores": scores})
+    return scores
+
+
+def finish(out_path, entries, scores, normalize=False):
+    write_arch_file(out_path, entries, min_max(scores) if normalize else scores)
+    partial_path(out_path).unlink(missing_ok=True)
+
+
+def merge_parts(archs_path, space, part_paths, out_path, normalize=False):
+    """Combine shard outputs (raw scores) into one file in the arch file's order."""
+    entries = read_arch_file(archs_path, space)
+    scores = {}
+    for part in part_paths:
+        part = Path(part)
+        if not part.is_file():
+            raise HnasError(f"shard output not found: {part}")
+        for key, entry in json.loads(part.read_text()).items():
+            scores[key] = entry["acc"]
+    missing = [key for key, _ in entries if key not in scores]
+    if missing:
+        raise HnasError(f"merge: {len(missing)} archs of {archs_path} are in no shard output (e.g. {missing[0]})")
+    write_arch_file(out_path, entries, min_max({k: scores[k] for k, _ in entries}) if normalize
+                    else {k: scores[k] for k, _ in entries})
+    return entries

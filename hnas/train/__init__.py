@@ -1,0 +1,1 @@
+"""Supernet and stand-alone training: one Trainer, step plans, losses, callbacks, checkpoints."""
