@@ -2,6 +2,7 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import paddle
 
 from hnas.errors import HnasError
@@ -31,12 +32,41 @@ class CheckpointDir:
         """Save after `epoch` (0-based) finished at global `step`."""
         stem = f"epoch_{epoch + 1:04d}"
         _paddle_save(network.state_dict(), self.root / f"{stem}.pdparams")
-        _paddle_save(optimizer.state_dict(), self.root / f"{stem}.pdopt")
+        _paddle_save(_rename_keys(optimizer.state_dict(), network, to_structured=True),
+                     self.root / f"{stem}.pdopt")
         write_json(self.root / LATEST, dict(meta, epoch=epoch + 1, step=step, params=f"{stem}.pdparams",
                                             optimizer=f"{stem}.pdopt"), indent=2)
         for old in sorted(self.root.glob("epoch_*.pdparams"))[:-keep]:
             old.unlink()
             old.with_suffix(".pdopt").unlink(missing_ok=True)
+
+
+def _rename_keys(optimizer_state, network, to_structured):
+    """Optimizer state is keyed by paddle's global parameter names (`conv2d_84.w_0_velocity_0`),
+    which depend on how many layers the process built before; checkpoints use structured names."""
+    pairs = [(p.name, name) for name, p in network.named_parameters()]
+    if not to_structured:
+        pairs = [(structured, runtime) for runtime, structured in pairs]
+    pairs.sort(key=lambda pair: -len(pair[0]))
+    renamed = {}
+    for key, value in optimizer_state.items():
+        for old, new in pairs:
+            if key.startswith(old + "_"):
+                key = new + key[len(old):]
+                break
+        renamed[key] = value
+    return renamed
+
+
+def restore_optimizer(optimizer, network, path):
+    """Momentum creates a velocity only when a parameter first gets a gradient; paddle then
+    insists that every later velocity is in the loaded state, so the missing ones load as zeros."""
+    state = load_state(path)
+    for name, param in network.named_parameters():
+        key = f"{name}_velocity_0"
+        if param.trainable and key not in state:
+            state[key] = np.zeros(param.shape, dtype="float32")
+    optimizer.set_state_dict(_rename_keys(state, network, to_structured=False))
 
 
 def resolve_checkpoint(path):

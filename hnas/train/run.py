@@ -12,7 +12,7 @@ from hnas.io import check_writable, write_json
 from hnas.models import create_standalone, create_supernet
 from hnas.spaces import build_sampler, get_space
 from hnas.train.callbacks import Checkpointer, NaNGuard, ProgressBar, ScalarLogger
-from hnas.train.checkpoint import CheckpointDir, load_params, load_state, resolve_checkpoint
+from hnas.train.checkpoint import CheckpointDir, load_params, resolve_checkpoint, restore_optimizer
 from hnas.train.optim import build_optimizer
 from hnas.train.plans import StepPlan
 from hnas.train.trainer import Trainer
@@ -95,7 +95,7 @@ def _resume(trainer, checkpoints, meta):
         raise HnasError(f"{checkpoints.root} holds a run of another model ({latest.get('space')}, "
                         f"{latest.get('model')}); use another output.dir or pass --fresh")
     load_params(trainer.network, checkpoints.root / latest["params"])
-    trainer._optimizer.set_state_dict(load_state(checkpoints.root / latest["optimizer"]))
+    restore_optimizer(trainer._optimizer, trainer.network, checkpoints.root / latest["optimizer"])
     trainer.start_epoch, trainer.global_step = latest["epoch"], latest["step"]
     print(f"resuming {checkpoints.root} after epoch {latest['epoch']} (step {latest['step']})")
 

@@ -58,7 +58,8 @@ class Trainer(paddle.Model):
             loss.backward()
             step_losses.append(float(loss))
         self._optimizer.step()
-        self._optimizer.clear_grad()
+        # None, not zero: a layer no arch of the next step uses must not move on stale momentum
+        self._optimizer.clear_grad(set_to_zero=False)
         self.global_step += 1
         return [np.array([np.mean(step_losses)], dtype=np.float32)]
 

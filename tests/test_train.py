@@ -1,0 +1,145 @@
+import hashlib
+import json
+
+import numpy as np
+import paddle
+import pytest
+
+from hnas.errors import HnasError
+from hnas.spaces import ResNet20Space
+from hnas.spaces.samplers import UniformSampler
+from hnas.train.plans import StepPlan
+from hnas.train.run import train_standalone, train_supernet
+from hnas.train.trainer import Trainer
+from tests.conftest import tiny_config
+
+SPACE = ResNet20Space()
+
+
+def test_sandwich_plan_is_largest_smallest_then_sampled():
+    sampler = UniformSampler(SPACE, seed=0)
+    plan = StepPlan("sandwich", SPACE, sampler, num_archs=5, distill="inplace")
+    step = plan(7)
+    assert [t for _, t in step] == ["labels", "inplace", "inplace", "inplace", "inplace"]
+    assert step[0][0] == SPACE.largest() and step[1][0] == SPACE.smallest()
+    assert [a for a, _ in step[2:]] == [sampler.draw(7 * 3 + j) for j in range(3)]
+    assert plan(7) == step  # a pure function of the step: ranks and resumed runs agree
+    assert StepPlan("single_path", SPACE, sampler)(4) == [(sampler.draw(4), "labels")]
+    with pytest.raises(HnasError, match="inplace needs strategy: sandwich"):
+        StepPlan("single_path", SPACE, sampler, distill="inplace")
+
+
+def test_one_step_accumulates_every_arch_gradient():
+    """train_batch = sum of each arch's gradients, then exactly one optimizer step."""
+    from hnas.models import ResNet20Supernet
+    paddle.seed(0)
+    net = ResNet20Supernet(num_classes=10)
+    archs = [SPACE.largest(), UniformSampler(SPACE, seed=1).draw(0)]
+
+    class TwoArchs:
+        space = SPACE
+
+        def __call__(self, step):
+            return [(a, "labels") for a in archs]
+
+    x = paddle.randn([8, 3, 8, 8])
+    y = paddle.to_tensor(np.arange(8) % 10, dtype="int64")
+    before = {n: p.numpy().copy() for n, p in net.named_parameters()}
+    grads = {}
+    for arch in archs:
+        net.set_arch(arch)
+        loss = paddle.nn.functional.cross_entropy(net(x), y)
+        loss.backward()
+    for n, p in net.named_parameters():
+        grads[n] = None if p.grad is None else p.grad.numpy().copy()
+    net.clear_gradients()
+    net.set_state_dict({n: paddle.to_tensor(v) for n, v in before.items()})  # undo BN stat updates too
+    trainer = Trainer(net, TwoArchs(), 8)
+    trainer.prepare(paddle.optimizer.SGD(learning_rate=1.0, parameters=net.parameters()))
+    trainer.train_batch([x], [y])
+    for n, p in net.named_parameters():
+        if grads[n] is not None:
+            np.testing.assert_allclose(p.numpy(), before[n] - grads[n], rtol=1e-4, atol=1e-5)
+    assert trainer.global_step == 1
+
+
+def _params_digest(run_dir):
+    latest = json.loads((run_dir / "latest.json").read_text())
+    state = paddle.load(str(run_dir / latest["params"]))
+    return latest, {k: np.asarray(v) for k, v in state.items()}
+
+
+def test_interrupted_run_resumes_to_the_same_weights(tmp_path, monkeypatch):
+    train_supernet(tiny_config(tmp_path / "clean", **{"train.epochs": 3}))
+    original = Trainer.train_batch
+
+    def crash_in_epoch_two(self, *args, **kwargs):
+        if self.global_step == 8:
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Trainer, "train_batch", crash_in_epoch_two)
+    with pytest.raises(KeyboardInterrupt):
+        train_supernet(tiny_config(tmp_path / "resumed", **{"train.epochs": 3}))
+    assert json.loads((tmp_path / "resumed" / "latest.json").read_text())["epoch"] == 1
+    monkeypatch.setattr(Trainer, "train_batch", original)
+    trainer = train_supernet(tiny_config(tmp_path / "resumed", **{"train.epochs": 3}))
+    assert trainer.start_epoch == 1 and trainer.global_step == 18
+    clean_meta, clean = _params_digest(tmp_path / "clean")
+    resumed_meta, resumed = _params_digest(tmp_path / "resumed")
+    assert clean_meta["step"] == resumed_meta["step"] == 18
+    for name in clean:
+        np.testing.assert_allclose(resumed[name], clean[name], rtol=1e-5, atol=1e-6, err_msg=name)
+    assert len(list((tmp_path / "resumed").glob("epoch_*.pdparams"))) == 2  # keep_checkpoints
+    assert (tmp_path / "resumed" / "train.log").read_text().count("epoch 3 done") == 1
+    assert list((tmp_path / "resumed" / "vdl").iterdir())
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
+    run = tmp_path / "run"
+    train_supernet(tiny_config(run, **{"train.epochs": 1}))
+    files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in run.glob("epoch_*")}
+    latest = (run / "latest.json").read_text()
+    import hnas.train.trainer as trainer_module
+    real_loss, calls = trainer_module.distill_loss, []
+
+    def diverging_loss(*args, **kwargs):
+        calls.append(1)  # two distilled archs per step: from the third step of the resumed run on
+        loss = real_loss(*args, **kwargs)
+        return loss * float("nan") if len(calls) > 4 else loss
+
+    monkeypatch.setattr(trainer_module, "distill_loss", diverging_loss)
+    with pytest.raises(HnasError, match="loss is nan at global step 9.*last good checkpoint is kept"):
+        train_supernet(tiny_config(run, **{"train.epochs": 3}))
+    assert (run / "latest.json").read_text() == latest
+    assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in run.glob("epoch_*")} == files
+
+
+def test_resuming_with_another_model_is_refused(tmp_path):
+    train_supernet(tiny_config(tmp_path, **{"train.epochs": 1}))
+    with pytest.raises(HnasError, match="holds a run of another model"):
+        train_supernet(tiny_config(tmp_path, **{"model.bn": "independent"}))
+
+
+@pytest.mark.parametrize("overrides", [
+    {"train.strategy": "single_path", "train.distill": "none", "train.sampler": "uniform"},
+    {"train.same_batch": False, "train.middle_sampler": "params_pool"},
+    {"train.distill_loss": "mixed", "model.always_project": True, "model.bn_running_stats": False,
+     "data.augment": "cutout"},
+], ids=["single-path", "sandwich-different-batches", "2nd-place-mixed"])
+def test_strategies_train(tmp_path, overrides):
+    trainer = train_supernet(tiny_config(tmp_path, **{"train.epochs": 1, "train.eval_every": 1, **overrides}))
+    assert trainer.global_step == 6
+    assert 0.0 <= trainer.epoch_scores["largest_acc"] <= 1.0
+    assert np.isfinite(trainer.epoch_scores["smallest_loss"])
+
+
+def test_standalone_ground_truth_and_fixed_teacher(tmp_path):
+    largest = SPACE.format(SPACE.largest())
+    result = train_standalone(tiny_config(tmp_path), largest, out_dir=tmp_path / "teacher")
+    assert result["arch"] == largest and 0.0 <= result["acc"] <= 1.0 and result["loss"] > 0
+    written = json.loads((tmp_path / "teacher" / "result.json").read_text())
+    assert written["acc"] == result["acc"]
+    trainer = train_supernet(tiny_config(tmp_path / "student", **{
+        "train.epochs": 1, "train.distill": "teacher", "train.teacher_checkpoint": str(tmp_path / "teacher")}))
+    assert trainer.teacher is not None and trainer.global_step == 6
