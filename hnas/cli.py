@@ -21,8 +21,8 @@ def train(config, fresh=False, **overrides):
 def test(config, checkpoint, archs, out, shard=None, **overrides):
     """Score a competition arch file: hnas test CONFIG --checkpoint DIR --archs IN.json --out OUT.json"""
     from hnas.config import load_config
-    from hnas.evaluate.run import test_supernet
-    test_supernet(load_config(config, **overrides), checkpoint, archs, out, shard=shard)
+    from hnas.evaluate.run import evaluate_arch_file
+    evaluate_arch_file(load_config(config, **overrides), checkpoint, archs, out, shard=shard)
 
 
 def merge(archs, out, *parts, normalize=False, space="resnet20"):

@@ -38,7 +38,7 @@ def build_scorer(config, checkpoint):
     return SupernetScorer(supernet, test_batches, e["bn_mode"], e["metric"], calib), params
 
 
-def test_supernet(config, checkpoint, archs, out, shard=None):
+def evaluate_arch_file(config, checkpoint, archs, out, shard=None):
     space = get_space(config["space"])
     entries = read_arch_file(archs, space)  # every entry validated before any work
     out = Path(out)

@@ -1,0 +1,150 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hnas.errors import HnasError
+from hnas.evaluate import run as evaluate_run
+from hnas.evaluate.archfile import read_arch_file, sample_arch_file
+from hnas.evaluate.run import build_scorer, evaluate_arch_file
+from hnas.spaces import ResNet20Space
+from tests.conftest import TINY, tiny_config
+
+SPACE = ResNet20Space()
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def arch_list(tmp_path):
+    path = tmp_path / "archs.json"
+    sample_arch_file(path, SPACE, 10, seed=3)
+    return path
+
+
+def test_bad_entries_are_all_reported_before_any_work(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({
+        "arch1": {"arch": "-".join(["4"] * 20), "acc": 0},
+        "arch2": {"arch": "4-4", "acc": 0},
+        "arch3": {"acc": 0},
+        "arch4": {"arch": "-".join(["4"] * 19 + ["99"]), "acc": 0},
+    }))
+    with pytest.raises(HnasError) as err:
+        read_arch_file(path, SPACE)
+    message = str(err.value)
+    assert "3 bad entries" in message and "'arch2'" in message and "'arch3'" in message
+    assert "'arch4'" in message and "position 20 is 99" in message and "\n" not in message
+
+
+@pytest.mark.parametrize("bn_mode", ["supernet", "calib_train", "calib_test", "batch"])
+def test_every_bn_mode_scores_and_keeps_keys_in_order(trained_run, arch_list, tmp_path, bn_mode):
+    out = tmp_path / "out.json"
+    evaluate_arch_file(tiny_config(trained_run, **{"eval.bn_mode": bn_mode, "eval.metric": "acc"}),
+                  trained_run, arch_list, out)
+    written = json.loads(out.read_text())
+    original = json.loads(arch_list.read_text())
+    assert list(written) == list(original)
+    assert all(written[k]["arch"] == original[k]["arch"] for k in original)
+    assert all(0.0 <= e["acc"] <= 1.0 for e in written.values())
+    assert not (tmp_path / "out.json.partial").exists()
+
+
+def test_scores_do_not_depend_on_order_and_subset_is_fixed(trained_run):
+    scorer, _ = build_scorer(tiny_config(trained_run, **{"eval.bn_mode": "calib_train"}), trained_run)
+    a, b = SPACE.smallest(), SPACE.largest()
+    first = scorer.evaluate(a)
+    scorer.evaluate(b)
+    assert scorer.evaluate(a) == first
+    sub, _ = build_scorer(tiny_config(trained_run, **{"eval.max_images": 40}), trained_run)
+    assert sum(int(y.shape[0]) for _, y in sub.test_batches) == 40
+
+
+def test_loss_metric_and_min_max_normalisation(trained_run, arch_list, tmp_path):
+    out = tmp_path / "n.json"
+    evaluate_arch_file(tiny_config(trained_run, **{"eval.normalize": True}), trained_run, arch_list, out)
+    values = [e["acc"] for e in json.loads(out.read_text()).values()]
+    assert min(values) == 0.0 and max(values) == 1.0
+    raw = tmp_path / "raw.json"
+    evaluate_arch_file(tiny_config(trained_run), trained_run, arch_list, raw)
+    assert all(e["acc"] < 0 for e in json.loads(raw.read_text()).values())  # -cross-entropy
+
+
+def test_interrupted_scoring_resumes_to_the_same_file(trained_run, arch_list, tmp_path, monkeypatch):
+    config = tiny_config(trained_run, **{"eval.save_every": 1})
+    clean = tmp_path / "clean.json"
+    evaluate_arch_file(config, trained_run, arch_list, clean)
+    real_build = evaluate_run.build_scorer
+
+    def build_flaky(*args, **kwargs):
+        scorer, params = real_build(*args, **kwargs)
+        real_evaluate, done = scorer.evaluate, []
+
+        def evaluate(arch):
+            if len(done) == 6:
+                raise KeyboardInterrupt
+            done.append(arch)
+            return real_evaluate(arch)
+        scorer.evaluate = evaluate
+        return scorer, params
+
+    resumed = tmp_path / "resumed.json"
+    monkeypatch.setattr(evaluate_run, "build_scorer", build_flaky)
+    with pytest.raises(KeyboardInterrupt):
+        evaluate_arch_file(config, trained_run, arch_list, resumed)
+    assert not resumed.exists()
+    partial = json.loads((tmp_path / "resumed.json.partial").read_text())
+    assert len(partial["scores"]) == 6
+    monkeypatch.setattr(evaluate_run, "build_scorer", real_build)
+    evaluate_arch_file(config, trained_run, arch_list, resumed)
+    assert resumed.read_bytes() == clean.read_bytes()
+
+
+def _cli(*args, **kwargs):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.Popen([sys.executable, "-m", "hnas", *map(str, args)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def _flags(run_dir):
+    flags = []
+    for key, value in TINY.items():
+        flags += [f"--{key}", value]
+    return flags + ["--output.dir", run_dir]
+
+
+def test_two_process_shards_merge_to_the_single_process_file(trained_run, arch_list, tmp_path):
+    single = tmp_path / "single.json"
+    evaluate_arch_file(tiny_config(trained_run), trained_run, arch_list, single)
+    parts = [tmp_path / f"part{i}.json" for i in range(2)]
+    procs = [_cli("test", "configs/quickstart.yaml", "--checkpoint", trained_run, "--archs", arch_list,
+                  "--out", part, "--shard", f"{i}/2", *_flags(trained_run)) for i, part in enumerate(parts)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err[-2000:]
+    assert [len(json.loads(p.read_text())) for p in parts] == [5, 5]
+    merged = tmp_path / "merged.json"
+    proc = _cli("merge", arch_list, merged, *parts)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert merged.read_bytes() == single.read_bytes()
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["test", "configs/quickstart.yaml", "--checkpoint", "/nonexistent/run", "--archs", "{archs}", "--out", "{tmp}/o.json"],
+     "checkpoint not found: /nonexistent/run"),
+    (["train", "configs/quickstart.yaml", "--data.name", "cifar100", "--data.root", "/nonexistent/c.tar.gz",
+      "--output.dir", "{tmp}/r"], "cifar-100-python.tar.gz not found at /nonexistent/c.tar.gz"),
+    (["train", "configs/quickstart.yaml", "--train.learning_rate", "0.1"], "unknown config key train.'learning_rate'"),
+    (["standalone", "configs/quickstart.yaml", "--arch", "16-4"], "expected 20 ints"),
+])
+def test_user_errors_are_one_line(tmp_path, arch_list, args, fragment):
+    args = [a.format(archs=arch_list, tmp=tmp_path) for a in args]
+    proc = _cli(*args)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 2, err
+    lines = [line for line in err.splitlines() if line.startswith("hnas: error:")]
+    assert len(lines) == 1 and fragment in lines[0], err
+    assert "Traceback" not in err
