@@ -63,19 +63,19 @@ class SharedLinear(nn.Layer):
         if sharing not in FC_SHARING:
             raise HnasError(f"unknown FC sharing {sharing!r}; expected one of {', '.join(FC_SHARING)}")
         self.sharing = sharing
-        for key, (cin, _) in _sharing_keys(self._bn_like(sharing), in_choices, (num_classes,)).items():
+        for key, (cin, _) in _sharing_keys(self._classifier_key_sharing(sharing), in_choices, (num_classes,)).items():
             bound = 1.0 / cin ** 0.5
             init = nn.initializer.Uniform(-bound, bound)
             self.add_parameter(f"w_{key}", self.create_parameter([cin, num_classes], default_initializer=init))
             self.add_parameter(f"b_{key}", self.create_parameter([num_classes], is_bias=True, default_initializer=init))
 
     @staticmethod
-    def _bn_like(sharing):
+    def _classifier_key_sharing(sharing):
         # an independent classifier has one weight per input width
         return "front" if sharing == "independent" else "full"
 
     def params(self, cin):
-        key = sharing_key(self._bn_like(self.sharing), cin, None)
+        key = sharing_key(self._classifier_key_sharing(self.sharing), cin, None)
         return getattr(self, "w_" + key)[:cin], getattr(self, "b_" + key)
 
     def forward(self, x, cin):
