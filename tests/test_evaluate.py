@@ -148,3 +148,17 @@ def test_user_errors_are_one_line(tmp_path, arch_list, args, fragment):
     lines = [line for line in err.splitlines() if line.startswith("hnas: error:")]
     assert len(lines) == 1 and fragment in lines[0], err
     assert "Traceback" not in err
+
+
+def test_distributed_launch_scores_one_shard_per_rank(trained_run, arch_list, tmp_path):
+    single = tmp_path / "single.json"
+    evaluate_arch_file(tiny_config(trained_run), trained_run, arch_list, single)
+    out = tmp_path / "launched.json"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    cmd = [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2",
+           "--log_dir", str(tmp_path / "log"), "-m", "hnas", "test", "configs/quickstart.yaml",
+           "--checkpoint", str(trained_run), "--archs", str(arch_list), "--out", str(out),
+           *map(str, _flags(trained_run))]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert out.read_bytes() == single.read_bytes()
