@@ -138,23 +138,27 @@ def train_supernet(config, fresh=False):
     trainer = Trainer(
         supernet, plan, data.image_size, same_batch=t["same_batch"], distill_loss_name=t["distill_loss"],
         temperature=t["kd_temperature"], teacher=_teacher(config, data) if t["distill"] == "teacher" else None,
-        extra_batches=None if t["same_batch"] else _cycling_batches(data.train, data_batch(config), t["seed"]),
+        extra_batches=None if t["same_batch"] else _cycling_batches(data.train, config["data"]["batch_size"], t["seed"]),
         epoch_eval=epoch_eval)
-    steps_per_epoch = len(data.train) // data_batch(config) // paddle.distributed.get_world_size()
-    optimizer = build_optimizer(supernet.parameters(), t["lr"], t["momentum"], t["weight_decay"],
-                                steps_per_epoch * t["epochs"], t["warmup_steps"], t["clip_norm"], t["nesterov"])
+    if _is_main_process():
+        write_json(run_dir / "config.json", config, indent=2)
+    return _prepare_resume_fit(trainer, config, data, dict(t, batch_size=config["data"]["batch_size"]),
+                               run_dir, meta)
+
+
+def _prepare_resume_fit(trainer, config, data, recipe, run_dir, meta):
+    """Optimizer from `recipe` (lr, momentum, weight_decay, epochs, batch_size, warmup_steps,
+    clip_norm), resume from `run_dir` if it holds a checkpoint, then train to recipe epochs."""
+    steps_per_epoch = len(data.train) // recipe["batch_size"] // paddle.distributed.get_world_size()
+    optimizer = build_optimizer(trainer.network.parameters(), recipe["lr"], recipe["momentum"],
+                                recipe["weight_decay"], steps_per_epoch * recipe["epochs"],
+                                recipe["warmup_steps"], recipe["clip_norm"], recipe.get("nesterov", False))
     trainer.prepare(optimizer, paddle.nn.CrossEntropyLoss())
     checkpoints = CheckpointDir(run_dir)
     _resume(trainer, checkpoints, meta)
-    if _is_main_process():
-        write_json(run_dir / "config.json", config, indent=2)
-    trainer.fit(data.train, t["epochs"], data_batch(config), _callbacks(run_dir, checkpoints, meta, t),
-                config["data"]["num_workers"])
+    trainer.fit(data.train, recipe["epochs"], recipe["batch_size"],
+                _callbacks(run_dir, checkpoints, meta, config["train"]), config["data"]["num_workers"])
     return trainer
-
-
-def data_batch(config):
-    return config["data"]["batch_size"]
 
 
 def train_standalone(config, arch_text, out_dir=None, fresh=False):
@@ -182,14 +186,7 @@ def train_standalone(config, arch_text, out_dir=None, fresh=False):
         return {"test_acc": result["acc"], "test_loss": result["loss"]}
 
     trainer = Trainer(network, StepPlan("standalone"), data.image_size, epoch_eval=epoch_eval)
-    steps_per_epoch = len(data.train) // s["batch_size"] // paddle.distributed.get_world_size()
-    optimizer = build_optimizer(network.parameters(), s["lr"], s["momentum"], s["weight_decay"],
-                                steps_per_epoch * s["epochs"], s["warmup_steps"], s["clip_norm"])
-    trainer.prepare(optimizer, paddle.nn.CrossEntropyLoss())
-    checkpoints = CheckpointDir(run_dir)
-    _resume(trainer, checkpoints, meta)
-    trainer.fit(data.train, s["epochs"], s["batch_size"], _callbacks(run_dir, checkpoints, meta, t),
-                config["data"]["num_workers"])
+    _prepare_resume_fit(trainer, config, data, s, run_dir, meta)
     final = epoch_eval()
     result = {"arch": space.format(arch), "acc": final["test_acc"], "loss": final["test_loss"],
               "epochs": s["epochs"], "seed": t["seed"], "dataset": config["data"]["name"]}
