@@ -1,8 +1,9 @@
 """Search spaces: pure Python, no paddle import."""
 from hnas.spaces.resnet20 import ResNet20Space
+from hnas.spaces.resnet48 import ResNet48Space
 from hnas.spaces.samplers import build_sampler
 
-SPACES = {"resnet20": ResNet20Space}
+SPACES = {"resnet20": ResNet20Space, "resnet48": ResNet48Space}
 
 
 def get_space(name):
@@ -12,4 +13,4 @@ def get_space(name):
     return SPACES[name]()
 
 
-__all__ = ["ResNet20Space", "SPACES", "get_space", "build_sampler"]
+__all__ = ["ResNet20Space", "ResNet48Space", "SPACES", "get_space", "build_sampler"]

@@ -71,6 +71,10 @@ class ResNet20Space:
     def smallest(self):
         return tuple(c[0] for c in self.choices)
 
+    def sample(self, rng):
+        """Every position independently uniform over its choices."""
+        return tuple(rng.choice(c) for c in self.choices)
+
     def blocks(self, arch, always_project=False):
         """The 9 BasicBlocks of an arch: channels, stride, and whether the shortcut projects."""
         specs = []

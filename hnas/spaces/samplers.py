@@ -2,7 +2,7 @@
 rank draws the same archs and a resumed run continues the same sequence without saved state."""
 import random
 from functools import lru_cache
-from math import lcm
+from math import ceil, lcm
 
 from hnas.errors import HnasError
 
@@ -17,9 +17,8 @@ class UniformSampler:
     def __init__(self, space, seed=0):
         self.space, self.seed = space, seed
 
-    def draw(self, index):
-        rng = _rng(self.seed, index)
-        return tuple(rng.choice(c) for c in self.space.choices)
+    def draw(self, index, step=None):
+        return self.space.sample(_rng(self.seed, index))
 
 
 class StrictFairSampler:
@@ -28,6 +27,9 @@ class StrictFairSampler:
     k / len(choices) times."""
 
     def __init__(self, space, seed=0):
+        if not hasattr(space, "choices"):
+            raise HnasError(f"strict_fair needs a space with a fixed list of positions; {space.name} has "
+                            f"elastic depth (use uniform or progressive)")
         self.space, self.seed = space, seed
         self.block_size = lcm(*(len(c) for c in space.choices))
         self._block = lru_cache(maxsize=4)(self._make_block)
@@ -41,7 +43,7 @@ class StrictFairSampler:
             columns.append(column)
         return [tuple(col[i] for col in columns) for i in range(self.block_size)]
 
-    def draw(self, index):
+    def draw(self, index, step=None):
         return self._block(index // self.block_size)[index % self.block_size]
 
 
@@ -64,14 +66,64 @@ class WeightedPoolSampler:
         weights = [space.count_params(a, num_classes=num_classes) for a in pool]
         return cls(pool, weights, seed=seed, power=power)
 
-    def draw(self, index):
+    def draw(self, index, step=None):
         return _rng(self.seed, index).choices(self.pool, self.weights, k=1)[0]
 
 
-SAMPLERS = ("uniform", "strict_fair", "params_pool")
+class ProgressiveShrinkingSampler:
+    """Once-for-all progressive shrinking for elastic depth + width: depth phases first (widths at
+    the largest code, the lowest allowed depth of every stage moving down each phase), then width
+    phases (all depths, the smallest allowed width code moving down each phase); after the last
+    phase the whole space. Which phase a draw belongs to follows from the training step."""
+
+    def __init__(self, space, steps_per_epoch, phase_epochs, seed=0, depth_phases=2, width_phases=3):
+        if not hasattr(space, "depth_ranges"):
+            raise HnasError(f"progressive shrinking needs elastic depth and width; {space.name} has neither")
+        self.phases = progressive_phases(space, depth_phases, width_phases)
+        epochs = [phase_epochs] * len(self.phases) if isinstance(phase_epochs, int) else list(phase_epochs)
+        if len(epochs) != len(self.phases) or any(e < 0 for e in epochs):
+            raise HnasError(f"progressive shrinking has {len(self.phases)} phases ({depth_phases} depth + "
+                            f"{width_phases} width); train.phase_epochs must be one count or {len(self.phases)} "
+                            f"counts >= 0, got {phase_epochs!r}")
+        self.phase_ends = [sum(epochs[:i + 1]) for i in range(len(epochs))]
+        self.space, self.seed, self.steps_per_epoch = space, seed, max(1, steps_per_epoch)
+
+    def phase(self, step):
+        """Index of the phase at `step`, len(phases) once shrinking is over."""
+        epoch = step // self.steps_per_epoch
+        return next((i for i, end in enumerate(self.phase_ends) if epoch < end), len(self.phases))
+
+    def draw(self, index, step=None):
+        if step is None:
+            raise HnasError("progressive shrinking draws need the training step")
+        phase = self.phase(step)
+        rng = _rng(self.seed, index)
+        if phase == len(self.phases):
+            return self.space.sample(rng)
+        depth_choices, codes = self.phases[phase]
+        return self.space.sample(rng, depth_choices=depth_choices, codes=codes)
 
 
-def build_sampler(name, space, seed=0, num_classes=100, pool_size=1000):
+def progressive_phases(space, depth_phases, width_phases):
+    """[(per-stage depth choices, width codes), ...]: depth phases, then width phases."""
+    phases = []
+    for i in range(depth_phases):
+        depth_choices = [range(hi - ceil((hi - lo) * (i + 1) / depth_phases), hi + 1) for lo, hi in space.depth_ranges]
+        phases.append((depth_choices, space.width_codes[:1]))
+    full_depths = [range(lo, hi + 1) for lo, hi in space.depth_ranges]
+    codes = space.width_codes
+    for j in range(width_phases):
+        phases.append((full_depths, codes[:ceil(len(codes) * (j + 1) / width_phases)]))
+    return phases
+
+
+SAMPLERS = ("uniform", "strict_fair", "params_pool", "progressive")
+
+
+def build_sampler(name, space, seed=0, num_classes=100, pool_size=1000, steps_per_epoch=1,
+                  phase_epochs=1, depth_phases=2, width_phases=3):
+    if name == "progressive":
+        return ProgressiveShrinkingSampler(space, steps_per_epoch, phase_epochs, seed, depth_phases, width_phases)
     if name == "uniform":
         return UniformSampler(space, seed)
     if name == "strict_fair":

@@ -1,12 +1,14 @@
 """Which archs a training step runs, and what each one learns from.
 
+Strategies: single_path (one sampled arch, SPOS), dyna_batch (num_archs sampled archs, OFA's
+dynamic_batch_size), sandwich (largest + smallest + num_archs - 2 sampled), standalone.
 A plan is a pure function of the global step, so every rank and every resumed run agrees.
 Targets: "labels" (cross-entropy), "inplace" (the largest arch's logits in the same step),
 "teacher" (a fixed, separately trained teacher network).
 """
 from hnas.errors import HnasError
 
-STRATEGIES = ("single_path", "sandwich", "standalone")
+STRATEGIES = ("single_path", "dyna_batch", "sandwich", "standalone")
 DISTILL = ("none", "inplace", "teacher")
 
 
@@ -29,8 +31,11 @@ class StepPlan:
         if self.strategy == "standalone":
             return [(None, "labels" if self.distill == "none" else "teacher")]
         if self.strategy == "single_path":
-            return [(self.sampler.draw(step), student)]
+            return [(self.sampler.draw(step, step), student)]
+        if self.strategy == "dyna_batch":
+            k = self.num_archs
+            return [(self.sampler.draw(step * k + j, step), student) for j in range(k)]
         middle = self.num_archs - 2
         largest_target = "teacher" if self.distill == "teacher" else "labels"
         return ([(self.space.largest(), largest_target), (self.space.smallest(), student)]
-                + [(self.sampler.draw(step * middle + j), student) for j in range(middle)])
+                + [(self.sampler.draw(step * middle + j, step), student) for j in range(middle)])
