@@ -15,8 +15,10 @@ DEFAULTS = {
         "batch_size": 128, "num_workers": 0,
     },
     "model": {
+        "name": None,  # a registered model of the space (resnet48_prelu, ...); defaults to the space's name
         "conv": "full", "bn": "full", "fc": "full",
         "always_project": False, "bn_running_stats": True,
+        "pretrained": None, "reorder": False,  # largest-model weights to start from, channels sorted by importance
     },
     "train": {
         "epochs": 300, "lr": 0.1, "momentum": 0.9, "nesterov": False, "weight_decay": 0.0,

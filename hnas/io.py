@@ -39,3 +39,14 @@ def check_writable(directory):
         probe.unlink()
     except OSError as err:
         raise HnasError(f"output directory {directory} is not writable ({err.strerror})") from None
+
+
+def load_state(path):
+    """A paddle state dict from disk, or one clear error for a truncated or foreign file."""
+    import paddle
+    from hnas.errors import HnasError
+    try:
+        return paddle.load(str(path))
+    except Exception as err:  # paddle raises many types for truncated or foreign files
+        raise HnasError(f"checkpoint {path} is unreadable: truncated or not a paddle checkpoint "
+                        f"({type(err).__name__})") from None

@@ -21,6 +21,28 @@ def gt2021():
     return load_anchor("cvpr2021_track1_gt_first_1000.json")
 
 
+def count_macs(model, image_size):
+    """Multiply-accumulates of every conv and linear layer, counted by forward hooks."""
+    import numpy as np
+    import paddle
+    macs = []
+
+    def hook(layer, inputs, output):
+        if isinstance(layer, paddle.nn.Conv2D):
+            k = layer.weight.shape
+            macs.append(int(np.prod(output.shape[1:])) * k[1] * k[2] * k[3])
+        else:
+            macs.append(int(np.prod(layer.weight.shape)))
+
+    for layer in model.sublayers():
+        if isinstance(layer, (paddle.nn.Conv2D, paddle.nn.Linear)):
+            layer.register_forward_post_hook(hook)
+    model.eval()
+    with paddle.no_grad():
+        model(paddle.zeros([1, 3, image_size, image_size]))
+    return sum(macs)
+
+
 TINY = {
     "data.image_size": 8, "data.augment": "none", "data.batch_size": 32,
     "data.train_size": 192, "data.test_size": 96,

@@ -56,7 +56,8 @@ class SupernetScorer:
         was_training = net.training
         net.set_arch(arch)
         net.eval()
-        saved = {name: buf.clone() for name, buf in net.named_buffers()} if self.bn_mode.startswith("calib") else None
+        saved = ({name: t.clone() for name, t in net.running_statistics().items()}
+                 if self.bn_mode.startswith("calib") else None)
         try:
             if self.bn_mode == "batch":
                 with net.bn_stats_mode("batch"):
@@ -67,9 +68,9 @@ class SupernetScorer:
                 result = loss_and_accuracy(net, self.test_batches)
         finally:
             if saved is not None:
-                buffers = dict(net.named_buffers())
+                current = net.running_statistics()
                 for name, value in saved.items():
-                    buffers[name].set_value(value)
+                    current[name].set_value(value)
             if was_training:
                 net.train()
         result["score"] = -result["loss"] if self.metric == "loss" else result["acc"]
@@ -80,5 +81,4 @@ class SupernetScorer:
         with self.supernet.bn_stats_mode("calibrate"):
             for images, _ in self.calib_batches:
                 self.supernet(images)
-        for bn in self.supernet.batch_norms():
-            bn.finish_calibration()
+        self.supernet.finish_calibration()

@@ -69,6 +69,14 @@ class ResNet20Supernet(nn.Layer):
             for bn in self.batch_norms():
                 bn.stats_mode = "normal"
 
+    def finish_calibration(self):
+        for bn in self.batch_norms():
+            bn.finish_calibration()
+
+    def running_statistics(self):
+        """{name: tensor} of every BN running mean and variance (what calibration rewrites)."""
+        return dict(self.named_buffers())
+
     def export_state(self, arch):
         """State dict (numpy) of the stand-alone ResNet20 for `arch`, sliced from the shared weights."""
         arch = self.space.validate(tuple(arch))

@@ -6,7 +6,7 @@ import numpy as np
 import paddle
 
 from hnas.errors import HnasError
-from hnas.io import atomic_write, write_json
+from hnas.io import atomic_write, load_state, write_json
 
 LATEST = "latest.json"
 
@@ -82,14 +82,6 @@ def resolve_checkpoint(path):
     latest = path.parent / LATEST
     meta = json.loads(latest.read_text()) if latest.exists() else {}
     return path, meta
-
-
-def load_state(path):
-    try:
-        return paddle.load(str(path))
-    except Exception as err:  # paddle raises many types for truncated or foreign files
-        raise HnasError(f"checkpoint {path} is unreadable: truncated or not a paddle checkpoint "
-                        f"({type(err).__name__})") from None
 
 
 def load_params(network, path):

@@ -35,6 +35,13 @@ def supernet_from_meta(meta):
     return create_supernet(meta["space"], meta["num_classes"], **meta["model"])
 
 
+def standalone_from_config(config, arch, num_classes):
+    """The stand-alone net of `arch`; the supernet's sharing options do not apply to it."""
+    m = config["model"]
+    return create_standalone(config["space"], arch, num_classes, name=m["name"],
+                             always_project=m["always_project"], bn_running_stats=m["bn_running_stats"])
+
+
 def model_meta(config, data):
     return {"kind": "supernet", "space": config["space"], "num_classes": data.num_classes,
             "image_size": data.image_size, "model": dict(config["model"])}
@@ -67,9 +74,7 @@ def _teacher(config, data):
     params, meta = resolve_checkpoint(t["teacher_checkpoint"])
     space = get_space(config["space"])
     arch = space.parse(t["teacher_arch"] or meta.get("arch") or space.format(space.largest()), key="teacher_arch")
-    teacher = create_standalone(config["space"], arch, data.num_classes,
-                                always_project=config["model"]["always_project"],
-                                bn_running_stats=config["model"]["bn_running_stats"])
+    teacher = standalone_from_config(config, arch, data.num_classes)
     load_params(teacher, params)
     teacher.eval()
     return teacher
@@ -172,9 +177,7 @@ def train_standalone(config, arch_text, out_dir=None, fresh=False):
         _fresh_start(run_dir)
     seed_everything(t["seed"])
     data = data_from_config(config)
-    network = create_standalone(config["space"], arch, data.num_classes,
-                                always_project=config["model"]["always_project"],
-                                bn_running_stats=config["model"]["bn_running_stats"])
+    network = standalone_from_config(config, arch, data.num_classes)
     meta = {"kind": "standalone", "space": config["space"], "arch": space.format(arch),
             "num_classes": data.num_classes, "image_size": data.image_size, "model": dict(config["model"])}
     test_batches = fixed_batches(data.test, config["eval"]["batch_size"])

@@ -1,0 +1,125 @@
+"""The CVPR 2022 supernet: paddleslim's Convert over the largest ResNet48, driven by ResOFA.
+
+ResOFA is a thin subclass of paddleslim's OFA. Convert turns every conv/BN/linear of the largest
+ResNet48 into a super layer that runs the first C channels of its weights; ResOFA adds what OFA
+lacks for this space:
+  - elastic depth per stage (blocks past a stage's active depth are skipped),
+  - widths from a 52-char arch, with the residual-tied widths consistent by construction (the
+    space only admits tied archs; each super layer gets its exact channel count, make_divisible
+    included, which OFA's expand_ratio would truncate instead),
+  - the arch string of the active subnet, export of a stand-alone ResNet48, loading the
+    competition's pretrained largest model (optionally with channels reordered by importance),
+  - the evaluator's BN modes.
+"""
+from contextlib import contextmanager
+
+from paddleslim.nas.ofa import OFA
+from paddleslim.nas.ofa.convert_super import Convert, supernet
+
+from hnas.errors import HnasError
+from hnas.models.bn_modes import BatchNormModes
+from hnas.models.resnet48 import ResNet48
+from hnas.spaces.resnet48 import RATIOS, ResNet48Space
+from hnas.io import load_state
+
+
+def plain_name(name):
+    """Parameter name without paddleslim's Block wrapper (`conv1.fn.weight` -> `conv1.weight`)."""
+    return name.replace(".fn.", ".")
+
+
+class ResOFA(OFA):
+    def __init__(self, num_classes=1000, outer_act="relu"):
+        self.space, self.num_classes, self.outer_act = ResNet48Space(), num_classes, outer_act
+        largest = ResNet48(self.space.largest(), num_classes, outer_act, self.space)
+        super().__init__(Convert(supernet(expand_ratio=list(RATIOS))).convert(largest))
+        # OFA would trace the model into a static graph to find residual ties; the arch sets every
+        # layer's width itself, so that step (and OFA's own sampling) is never needed
+        self._build_ss = True
+        names = {id(layer): name for name, layer in self.model.named_sublayers()}
+        self.bn = BatchNormModes(layer for layer in self.model.sublayers()
+                                 if layer.__class__.__name__.endswith("BatchNorm2D"))
+        self._bn_names = names
+        self.set_arch(self.space.largest())
+
+    # -- the active subnet -----------------------------------------------------------------
+    def set_arch(self, arch):
+        if isinstance(arch, str):
+            arch = self.space.parse(arch)
+        self.arch = self.space.validate(arch)
+        config = {name: {} for name in self._ofa_layers}
+        config["blocks.0.conv"] = {"channel": self.space.stem_width(self.arch)}
+        for spec in self.space.blocks(self.arch):
+            prefix = f"blocks.{1 + spec.slot}"
+            config[f"{prefix}.conv1"] = {"channel": spec.mid}
+            config[f"{prefix}.conv2"] = {"channel": spec.cout}
+            if spec.project:
+                config[f"{prefix}.downsample.0"] = {"channel": spec.cout}
+        self.current_config = self.net_config = config
+
+    def active_arch(self):
+        """The 52-char string of the active subnet."""
+        return self.space.format(self.arch)
+
+    def forward(self, x):
+        self.model.active_depths = self.arch.depths
+        return self.model(x)
+
+    # -- BN modes (the evaluator's protocol, shared with the 2021 supernet) ---------------------
+    @contextmanager
+    def bn_stats_mode(self, mode):
+        with self.bn.use(mode):
+            yield
+
+    def finish_calibration(self):
+        self.bn.finish_calibration()
+
+    def running_statistics(self):
+        return self.bn.running_statistics(self._bn_names)
+
+    # -- weights in and out -------------------------------------------------------------------
+    def export_state(self, arch):
+        """State dict (numpy) of the stand-alone ResNet48 for `arch`, sliced from the supernet."""
+        arch = self.space.validate(arch)
+        specs = self.space.blocks(arch)
+        super_block = {0: 0, len(specs) + 1: len(self.model.blocks) - 1}
+        super_block.update({1 + i: 1 + spec.slot for i, spec in enumerate(specs)})
+        source = {plain_name(k): v for k, v in self.model.state_dict().items()}
+        state = {}
+        target = ResNet48(arch, self.num_classes, self.outer_act, self.space)
+        for name, tensor in target.state_dict().items():
+            shape = tensor.shape
+            _, index, rest = name.split(".", 2)
+            value = source[f"blocks.{super_block[int(index)]}.{rest}"].numpy()
+            state[name] = value[tuple(slice(0, n) for n in shape)]
+        return state
+
+    def load_pretrained(self, path, reorder=False):
+        """Load a largest-model state dict (the competition's resnet48.pdparams, or a stand-alone
+        ResNet48(largest) checkpoint). Activation parameters it lacks (PReLU slopes) keep their init."""
+        state = load_state(path)
+        if not isinstance(state, dict):
+            raise HnasError(f"pretrained checkpoint {path} does not hold a state dict")
+        own = self.model.state_dict()
+        matched, missing, wrong = {}, [], []
+        for name, tensor in own.items():
+            key = plain_name(name)
+            if key not in state:
+                if ".act." not in key:
+                    missing.append(key)
+                continue
+            if list(state[key].shape) != list(tensor.shape):
+                wrong.append(f"{key} {list(state[key].shape)} (expected {list(tensor.shape)})")
+                continue
+            matched[name] = state[key]
+        if missing or wrong:
+            problems = [f"missing {', '.join(missing[:3])}" if missing else "",
+                        f"wrong shape {', '.join(wrong[:3])}" if wrong else ""]
+            raise HnasError(f"pretrained checkpoint {path} is not a largest ResNet48 with {self.num_classes} "
+                            f"classes: {'; '.join(p for p in problems if p)}")
+        self.model.set_state_dict(matched)
+        if reorder:
+            self.model.reorder_channels()
+
+
+__all__ = ["ResOFA", "plain_name"]
