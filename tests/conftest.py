@@ -66,3 +66,27 @@ def trained_run(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("run")
     train_supernet(tiny_config(run_dir))
     return run_dir
+
+
+def write_image_folder(root, classes=3, train_per_class=8, val_per_class=3, size=(40, 48), seed=0):
+    """A tiny ImageNet-layout folder (train/ and val/ class folders of .JPEG and .png files)
+    whose classes differ in colour, so a network can learn them."""
+    import cv2
+    import numpy as np
+    rng = np.random.RandomState(seed)
+    root = Path(root)
+    for split, count in (("train", train_per_class), ("val", val_per_class)):
+        for c in range(classes):
+            folder = root / split / f"n{c:08d}"
+            folder.mkdir(parents=True, exist_ok=True)
+            for i in range(count):
+                image = rng.randint(0, 80, size=(*size, 3)).astype(np.uint8)
+                image[..., c % 3] += 150
+                name = f"img_{i}.JPEG" if i % 2 == 0 else f"img_{i}.png"
+                cv2.imwrite(str(folder / name), image)
+    return root
+
+
+@pytest.fixture(scope="session")
+def image_folder(tmp_path_factory):
+    return write_image_folder(tmp_path_factory.mktemp("imagenet_tiny"))

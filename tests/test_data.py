@@ -5,6 +5,7 @@ import sys
 import tarfile
 
 import numpy as np
+import paddle
 import pytest
 
 from hnas.data import build_data
@@ -96,3 +97,35 @@ def test_gzip_works_after_import_hnas(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().endswith("ok")
+
+
+def test_image_folder_reads_splits_with_multi_size_crops(image_folder):
+    data = build_data("imagefolder", root=str(image_folder), image_size=32, crop_sizes=[24, 32])
+    assert data.num_classes == 3 and len(data.train) == 24 and len(data.test) == 9
+    image, label = data.test[4]
+    assert image.shape == (3, 32, 32) and image.dtype == np.float32 and label == 1
+    assert data.train[(0, 24)][0].shape == (3, 24, 24) and data.train[0][0].shape == (3, 32, 32)
+    assert abs(float(data.test[0][0].mean())) < 3  # ImageNet normalisation
+    sampler = data.train.batch_sampler_for(
+        paddle.io.DistributedBatchSampler(data.train, 4, shuffle=True, drop_last=True))
+    loader = paddle.io.DataLoader(data.train, batch_sampler=sampler, return_list=True)
+    sizes = [images.shape[-1] for images, _ in loader]
+    assert set(sizes) == {24, 32} and len(sizes) == 6
+    sampler.set_epoch(0)
+    first = [batch[0][1] for batch in sampler]
+    sampler.set_epoch(0)
+    assert first == [batch[0][1] for batch in sampler]
+
+
+def test_image_folder_errors_name_the_folder(tmp_path, image_folder):
+    with pytest.raises(HnasError, match="image folder not found: .*nowhere/train"):
+        build_data("imagefolder", root=str(tmp_path / "nowhere"), image_size=32)
+    import shutil
+    bad = tmp_path / "bad"
+    shutil.copytree(image_folder, bad)
+    (bad / "val" / "n99999999").mkdir()
+    (bad / "val" / "n99999999" / "x.png").write_bytes((bad / "val" / "n00000000" / "img_1.png").read_bytes())
+    with pytest.raises(HnasError, match="classes the training split lacks: n99999999"):
+        build_data("imagefolder", root=str(bad), image_size=32)
+    with pytest.raises(HnasError, match="needs data.root"):
+        build_data("imagefolder", root=None, image_size=32)

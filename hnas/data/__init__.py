@@ -4,6 +4,7 @@ from dataclasses import dataclass
 import numpy as np
 import paddle
 
+from hnas.data.imagefolder import build_imagefolder
 from hnas.data.sources import SOURCES, load_cifar100, load_digits, load_npz
 from hnas.data.transforms import build_transform
 from hnas.errors import HnasError
@@ -50,7 +51,13 @@ def load_arrays(name, root=None, test_size=0.2, train_size=None, split_seed=0):
 
 
 def build_data(name, root=None, image_size=32, augment="official", test_size=0.2, train_size=None,
-               split_seed=0, num_classes=None):
+               split_seed=0, num_classes=None, crop_sizes=None):
+    if name == "imagefolder":
+        train, val, train_plain, classes = build_imagefolder(root, image_size, crop_sizes, split_seed)
+        if num_classes and classes > num_classes:
+            raise HnasError(f"image folder {root} has {classes} classes, but num_classes is {num_classes}")
+        return DataBundle(train=train, test=val, train_plain=train_plain,
+                          num_classes=num_classes or classes, image_size=image_size)
     x_train, y_train, x_test, y_test = load_arrays(name, root, test_size, train_size, split_seed)
     if len(x_train) == 0 or len(x_test) == 0:
         raise HnasError(f"dataset {name!r} ({root}): empty train or test split")

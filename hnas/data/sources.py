@@ -64,4 +64,4 @@ def load_digits(test_size=0.2, train_size=None, split_seed=0):
     return x_train, y_train, x_test, y_test
 
 
-SOURCES = ("digits", "npz", "cifar100")
+SOURCES = ("digits", "npz", "cifar100", "imagefolder")

@@ -9,20 +9,40 @@ BN_MODES = ("supernet", "calib_train", "calib_test", "batch")
 METRICS = ("loss", "acc")
 
 
-def fixed_batches(dataset, batch_size, max_images=None, seed=0):
-    """The dataset (or a fixed random subset of max_images) as a list of (images, labels) tensors."""
-    count = len(dataset)
-    if max_images is not None and max_images < count:
-        indices = np.sort(np.random.RandomState(seed).permutation(count)[:max_images])
-    else:
-        indices = np.arange(count)
-    batches = []
-    for start in range(0, len(indices), batch_size):
-        items = [dataset[i] for i in indices[start:start + batch_size]]
-        images = paddle.to_tensor(np.stack([im for im, _ in items]))
-        labels = paddle.to_tensor(np.asarray([lb for _, lb in items], dtype=np.int64))
-        batches.append((images, labels))
-    return batches
+CACHE_BYTES = 1 << 30
+
+
+class FixedBatches:
+    """The same (images, labels) batches on every pass: the dataset, or a fixed random subset of
+    max_images. Held in memory when they fit in CACHE_BYTES (CIFAR, digits), otherwise read
+    again on each pass (an ImageNet validation folder)."""
+
+    def __init__(self, dataset, batch_size, max_images=None, seed=0, num_workers=0):
+        count = len(dataset)
+        if max_images is not None and max_images < count:
+            self.indices = np.sort(np.random.RandomState(seed).permutation(count)[:max_images])
+        else:
+            self.indices = np.arange(count)
+        self.dataset, self.batch_size, self.num_workers = dataset, batch_size, num_workers
+        first = np.asarray(dataset[int(self.indices[0])][0]) if len(self.indices) else np.zeros(0)
+        self.cached = list(self._read()) if first.nbytes * len(self.indices) <= CACHE_BYTES else None
+
+    def _read(self):
+        subset = paddle.io.Subset(self.dataset, [int(i) for i in self.indices])
+        loader = paddle.io.DataLoader(subset, batch_size=self.batch_size, shuffle=False,
+                                      num_workers=self.num_workers, return_list=True)
+        for images, labels in loader:
+            yield images, labels.reshape([-1]).astype("int64")
+
+    def __iter__(self):
+        return iter(self.cached) if self.cached is not None else self._read()
+
+    def __len__(self):
+        return -(-len(self.indices) // self.batch_size)
+
+
+def fixed_batches(dataset, batch_size, max_images=None, seed=0, num_workers=0):
+    return FixedBatches(dataset, batch_size, max_images, seed, num_workers)
 
 
 @paddle.no_grad()

@@ -28,7 +28,7 @@ def data_from_config(config):
     d = config["data"]
     return build_data(d["name"], root=d["root"], image_size=d["image_size"], augment=d["augment"],
                       test_size=d["test_size"], train_size=d["train_size"], split_seed=d["split_seed"],
-                      num_classes=d["num_classes"])
+                      num_classes=d["num_classes"], crop_sizes=d["crop_sizes"])
 
 
 def supernet_from_meta(meta):

@@ -65,6 +65,8 @@ class Trainer(paddle.Model):
 
     def fit(self, train_data, epochs, batch_size, callbacks=(), num_workers=0):
         sampler = paddle.io.DistributedBatchSampler(train_data, batch_size, shuffle=True, drop_last=True)
+        # image-folder training data draws one crop size per batch
+        sampler = getattr(train_data, "batch_sampler_for", lambda s: s)(sampler)
         loader = paddle.io.DataLoader(train_data, batch_sampler=sampler, num_workers=num_workers,
                                       return_list=True)
         steps = len(loader)
