@@ -24,7 +24,10 @@ DEFAULTS = {
     "train": {
         "epochs": 300, "lr": 0.1, "momentum": 0.9, "nesterov": False, "weight_decay": 0.0,
         "warmup_steps": 0, "clip_norm": None, "seed": 0,
+        "warmup_epochs": None,  # if set, overrides warmup_steps
+        "lr_reference_batch": None,  # if set, lr is scaled by batch_size * world_size / lr_reference_batch
         "strategy": "sandwich", "sampler": "uniform", "middle_sampler": None, "num_archs": 4,
+        "phase_epochs": 1, "depth_phases": 2, "width_phases": 3,  # sampler: progressive
         "same_batch": True, "distill": "inplace", "distill_loss": "kd", "kd_temperature": 1.0,
         "teacher_checkpoint": None, "teacher_arch": None,
         "eval_every": 1, "log_every": 20, "keep_checkpoints": 2,

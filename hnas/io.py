@@ -45,6 +45,8 @@ def load_state(path):
     """A paddle state dict from disk, or one clear error for a truncated or foreign file."""
     import paddle
     from hnas.errors import HnasError
+    if not Path(path).is_file():
+        raise HnasError(f"checkpoint not found: {path}")
     try:
         return paddle.load(str(path))
     except Exception as err:  # paddle raises many types for truncated or foreign files

@@ -4,7 +4,7 @@ import paddle.nn.functional as F
 
 from hnas.errors import HnasError
 
-DISTILL_LOSSES = ("kd", "mixed")
+DISTILL_LOSSES = ("kd", "mixed", "ce_kd")
 
 
 def soft_cross_entropy(student_logits, teacher_logits, temperature=1.0):
@@ -26,4 +26,6 @@ def distill_loss(name, student_logits, teacher_logits, labels, temperature=1.0):
         return soft_cross_entropy(student_logits, teacher_logits, temperature)
     if name == "mixed":
         return mixed_distill_loss(student_logits, teacher_logits, labels, temperature)
+    if name == "ce_kd":  # the 2022 baseline: CE on labels plus CE to the teacher's distribution
+        return F.cross_entropy(student_logits, labels) + soft_cross_entropy(student_logits, teacher_logits, temperature)
     raise HnasError(f"unknown distillation loss {name!r}; expected one of {', '.join(DISTILL_LOSSES)}")

@@ -122,9 +122,16 @@ def train_supernet(config, fresh=False):
     space = get_space(config["space"])
     meta = model_meta(config, data)
     supernet = supernet_from_meta(meta)
-    sampler = build_sampler(t["sampler"], space, seed=t["seed"], num_classes=data.num_classes)
-    middle = build_sampler(t["middle_sampler"], space, seed=t["seed"], num_classes=data.num_classes) \
-        if t["middle_sampler"] else sampler
+    if config["model"]["pretrained"]:
+        _load_pretrained(supernet, config["model"])
+    steps_per_epoch = _steps_per_epoch(data, config["data"]["batch_size"])
+
+    def sampler_named(name):
+        return build_sampler(name, space, seed=t["seed"], num_classes=data.num_classes,
+                             steps_per_epoch=steps_per_epoch, phase_epochs=t["phase_epochs"],
+                             depth_phases=t["depth_phases"], width_phases=t["width_phases"])
+    sampler = sampler_named(t["sampler"])
+    middle = sampler_named(t["middle_sampler"]) if t["middle_sampler"] else sampler
     plan = StepPlan(t["strategy"], space, middle if t["strategy"] == "sandwich" else sampler,
                     t["num_archs"], t["distill"])
     test_batches = fixed_batches(data.test, e["batch_size"], e["max_images"], e["subset_seed"])
@@ -151,13 +158,30 @@ def train_supernet(config, fresh=False):
                                run_dir, meta)
 
 
+def _load_pretrained(supernet, model_options):
+    if not hasattr(supernet, "load_pretrained"):
+        raise HnasError(f"model.pretrained: {type(supernet).__name__} cannot start from a pretrained "
+                        f"largest model (the resnet48 models can)")
+    supernet.load_pretrained(model_options["pretrained"], reorder=model_options["reorder"])
+
+
+def _steps_per_epoch(data, batch_size):
+    return len(data.train) // batch_size // paddle.distributed.get_world_size()
+
+
 def _prepare_resume_fit(trainer, config, data, recipe, run_dir, meta):
-    """Optimizer from `recipe` (lr, momentum, weight_decay, epochs, batch_size, warmup_steps,
-    clip_norm), resume from `run_dir` if it holds a checkpoint, then train to recipe epochs."""
-    steps_per_epoch = len(data.train) // recipe["batch_size"] // paddle.distributed.get_world_size()
-    optimizer = build_optimizer(trainer.network.parameters(), recipe["lr"], recipe["momentum"],
+    """Optimizer from `recipe` (lr, momentum, weight_decay, epochs, batch_size, warmup_steps or
+    warmup_epochs, lr_reference_batch, clip_norm), resume from `run_dir` if it holds a checkpoint,
+    then train to recipe epochs."""
+    steps_per_epoch = _steps_per_epoch(data, recipe["batch_size"])
+    lr = recipe["lr"]
+    if recipe.get("lr_reference_batch"):
+        lr *= recipe["batch_size"] * paddle.distributed.get_world_size() / recipe["lr_reference_batch"]
+    warmup = recipe["warmup_steps"] if recipe.get("warmup_epochs") is None \
+        else int(recipe["warmup_epochs"] * steps_per_epoch)
+    optimizer = build_optimizer(trainer.network.parameters(), lr, recipe["momentum"],
                                 recipe["weight_decay"], steps_per_epoch * recipe["epochs"],
-                                recipe["warmup_steps"], recipe["clip_norm"], recipe.get("nesterov", False))
+                                warmup, recipe["clip_norm"], recipe.get("nesterov", False))
     trainer.prepare(optimizer, paddle.nn.CrossEntropyLoss())
     checkpoints = CheckpointDir(run_dir)
     _resume(trainer, checkpoints, meta)
