@@ -79,3 +79,53 @@ def test_plan_draws_agree_for_every_rank_and_resume():
     rank0, rank1 = plan(), plan()
     for step in (0, 3, 9, 17, 40):
         assert rank0(step) == rank1(step)
+
+
+LAUNCHED_TRAINING = '''
+import zlib  # noqa: F401
+import hashlib, json, sys
+import paddle
+from hnas.config import load_config
+from hnas.train import trainer as trainer_module
+from hnas.train.run import train_supernet
+
+config = load_config(sys.argv[1], **json.loads(sys.argv[2]))
+seen, original = [], trainer_module.Trainer.train_batch
+
+def recording(self, inputs, labels=None, update=True):
+    seen.append([str(arch) for arch, _ in self.plan(self.global_step)])
+    return original(self, inputs, labels, update)
+
+trainer_module.Trainer.train_batch = recording
+trainer = train_supernet(config)
+digest = hashlib.sha256(b"".join(p.numpy().tobytes() for p in trainer.network.parameters()
+                                 if p.trainable)).hexdigest()  # BN running stats are per rank
+with open(sys.argv[3] + f"/rank{paddle.distributed.get_rank()}.json", "w") as f:
+    json.dump({"archs": seen, "params": digest, "steps": trainer.global_step}, f)
+'''
+
+
+def test_two_process_cpu_launch_trains_the_same_subnets_and_weights(image_folder, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    script = tmp_path / "launched_training.py"
+    script.write_text(LAUNCHED_TRAINING)
+    overrides = {"data.root": str(image_folder), "data.image_size": 32, "data.crop_sizes": [24, 32],
+                 "data.batch_size": 4, "train.epochs": 1, "train.warmup_epochs": 0, "train.num_archs": 3,
+                 "train.eval_every": 0, "train.lr_reference_batch": None, "train.lr": 0.01,
+                 "model.pretrained": None, "output.dir": str(tmp_path / "run")}
+    cmd = [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2",
+           "--log_dir", str(tmp_path / "log"), str(script), "configs/cvpr2022_track1_3rd_prelu.yaml",
+           json.dumps(overrides), str(tmp_path)]
+    env = dict(os.environ, PYTHONPATH=str(root))
+    proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=900)
+    logs = "".join(p.read_text()[-1500:] for p in (tmp_path / "log").glob("workerlog.*"))
+    assert proc.returncode == 0, proc.stdout[-1500:] + proc.stderr[-1500:] + logs
+    rank0, rank1 = (json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1))
+    assert rank0["steps"] == rank1["steps"] == 3  # 24 images, 4 per rank per step
+    assert rank0["archs"] == rank1["archs"] and len(rank0["archs"]) == 3
+    assert rank0["params"] == rank1["params"]  # gradients averaged across ranks every step
+    assert (tmp_path / "run" / "latest.json").exists()

@@ -20,13 +20,20 @@ class Trainer(paddle.Model):
         self.distill_loss_name, self.temperature = distill_loss_name, temperature
         self.teacher, self.extra_batches, self.epoch_eval = teacher, extra_batches, epoch_eval
         self.global_step, self.start_epoch, self.epoch_scores = 0, 0, {}
-        self.parallel = paddle.distributed.get_world_size() > 1
-        if self.parallel:
-            # archs leave layers unused; hapi's default DataParallel would wait for their grads
-            self._adapter.ddp_model = paddle.DataParallel(network, find_unused_parameters=True)
+        # hapi's DataParallel has already broadcast rank 0's weights. A step runs several subnets
+        # with one backward each, which DataParallel's reducer (one backward per forward, every
+        # parameter used) does not support; every rank runs the same subnets (the plan is a function
+        # of the step), so summing gradients across ranks once before the step is exact.
+        self.world_size = paddle.distributed.get_world_size()
 
-    def _forward(self, images):
-        return (self._adapter.ddp_model if self.parallel else self.network)(images)
+    @paddle.no_grad()
+    def _average_gradients_across_ranks(self):
+        if self.world_size == 1:
+            return
+        for param in self.network.parameters():
+            if param.grad is not None:
+                paddle.distributed.all_reduce(param.grad)
+                param.grad.scale_(1.0 / self.world_size)
 
     @paddle.no_grad()
     def _reference_logits(self, arch, images):
@@ -45,7 +52,7 @@ class Trainer(paddle.Model):
                 inplace_logits = self._reference_logits(self.plan.space.largest(), x)
             if arch is not None:
                 self.network.set_arch(arch)
-            logits = self._forward(x)
+            logits = self.network(x)
             if target == "labels":
                 loss = F.cross_entropy(logits, y)
                 inplace_logits = logits.detach()
@@ -57,6 +64,7 @@ class Trainer(paddle.Model):
                 loss = distill_loss(self.distill_loss_name, logits, teacher_logits, y, self.temperature)
             loss.backward()
             step_losses.append(float(loss))
+        self._average_gradients_across_ranks()
         self._optimizer.step()
         # None, not zero: a layer no arch of the next step uses must not move on stale momentum
         self._optimizer.clear_grad(set_to_zero=False)
