@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from hnas.config import load_config
@@ -24,3 +26,20 @@ def test_unknown_and_ambiguous_keys_are_clear(tmp_path):
         load_config(None, nope=1)
     with pytest.raises(HnasError, match="config file not found"):
         load_config(tmp_path / "missing.yaml")
+
+
+@pytest.mark.parametrize("path", sorted(Path(__file__).resolve().parents[1].glob("configs/*.yaml")),
+                         ids=lambda p: p.stem)
+def test_every_shipped_recipe_is_consistent(path):
+    """Each recipe loads, names a model of its space, and has a buildable sampler and plan."""
+    from hnas.models import MODELS, model_name
+    from hnas.spaces import build_sampler, get_space
+    from hnas.train.losses import DISTILL_LOSSES
+    from hnas.train.plans import StepPlan
+    config = load_config(path)
+    t = config["train"]
+    space = get_space(config["space"])
+    assert MODELS[model_name(config["space"], config["model"])].space == config["space"]
+    sampler = build_sampler(t["sampler"], space, seed=0, num_classes=10)
+    StepPlan(t["strategy"], space, sampler, t["num_archs"], t["distill"])(0)
+    assert t["distill_loss"] in DISTILL_LOSSES
