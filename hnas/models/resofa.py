@@ -13,6 +13,8 @@ lacks for this space:
 """
 from contextlib import contextmanager
 
+import paddle
+
 from paddleslim.nas.ofa import OFA
 from paddleslim.nas.ofa.convert_super import Convert, supernet
 
@@ -38,7 +40,7 @@ class ResOFA(OFA):
         self._build_ss = True
         names = {id(layer): name for name, layer in self.model.named_sublayers()}
         self.bn = BatchNormModes(layer for layer in self.model.sublayers()
-                                 if layer.__class__.__name__.endswith("BatchNorm2D"))
+                                 if isinstance(layer, paddle.nn.BatchNorm2D))  # SuperBatchNorm2D included
         self._bn_names = names
         self.set_arch(self.space.largest())
 
