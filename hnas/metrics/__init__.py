@@ -1,1 +1,68 @@
-"""Planned (see the open issues)."""
+"""Rank consistency between predicted scores and ground truth (no paddle).
+
+Ties: Kendall tau-b corrects for ties in either list (tied pairs count neither concordant nor
+discordant, and the denominator drops them); Spearman ranks ties by their average rank;
+precision@K breaks ties by input order (stable sort), so it is deterministic.
+"""
+import numpy as np
+from scipy import stats
+
+from hnas.errors import HnasError
+
+
+def _pair(pred, true):
+    pred, true = np.asarray(pred, dtype=np.float64), np.asarray(true, dtype=np.float64)
+    if pred.shape != true.shape or pred.ndim != 1:
+        raise HnasError(f"rank metrics need two equally long lists, got {pred.shape} and {true.shape}")
+    if len(pred) < 2:
+        raise HnasError(f"rank metrics need at least 2 archs, got {len(pred)}")
+    return pred, true
+
+
+def kendall_tau(pred, true):
+    """Kendall tau-b."""
+    pred, true = _pair(pred, true)
+    return float(stats.kendalltau(pred, true, variant="b").statistic)
+
+
+def pearson(pred, true):
+    pred, true = _pair(pred, true)
+    return float(stats.pearsonr(pred, true).statistic)
+
+
+def spearman(pred, true):
+    pred, true = _pair(pred, true)
+    return float(stats.spearmanr(pred, true).statistic)
+
+
+def top_k(values, k):
+    """Indices of the k highest values (ties: first in input order)."""
+    return np.argsort(-np.asarray(values, dtype=np.float64), kind="stable")[:k]
+
+
+def precision_at_k(pred, true, k):
+    """Share of the true top-K that the predicted top-K contains."""
+    pred, true = _pair(pred, true)
+    k = min(k, len(pred))
+    return len(set(top_k(pred, k)) & set(top_k(true, k))) / k
+
+
+def top_k_tau(pred, true, k):
+    """Kendall tau-b among the archs of the true top-K."""
+    pred, true = _pair(pred, true)
+    chosen = top_k(true, min(k, len(true)))
+    return kendall_tau(pred[chosen], true[chosen])
+
+
+def rank_report(pred, true, ks=(10, 50, 100)):
+    """All metrics at once, as a flat dict."""
+    report = {"n": len(pred), "kendall_tau_b": kendall_tau(pred, true), "pearson": pearson(pred, true),
+              "spearman": spearman(pred, true)}
+    for k in ks:
+        if k <= len(pred):
+            report[f"precision@{k}"] = precision_at_k(pred, true, k)
+            report[f"top{k}_kendall_tau_b"] = top_k_tau(pred, true, k)
+    return report
+
+
+__all__ = ["kendall_tau", "pearson", "spearman", "precision_at_k", "top_k_tau", "rank_report"]
