@@ -2,6 +2,7 @@
 import hnas  # noqa: F401  (the zlib guard runs before paddle loads)
 
 import sys
+from pathlib import Path
 
 import fire
 
@@ -49,7 +50,17 @@ def sample(out, n=100, seed=0, space="resnet20"):
     print(f"wrote {out} ({n} archs, seed {seed})")
 
 
-COMMANDS = {"train": train, "test": test, "merge": merge, "standalone": standalone, "sample": sample}
+def rank(pred, gt, space="resnet20", plot=None, ks=(10, 50, 100)):
+    """Rank consistency of a score file against ground truth: hnas rank --pred A.json --gt B.json [--plot P.png]"""
+    from hnas.metrics.report import format_table, rank_files
+    from hnas.spaces import get_space
+    ks = (ks,) if isinstance(ks, int) else tuple(int(k) for k in ks)
+    plot = plot or str(Path(pred).with_suffix("")) + "_vs_gt.png"
+    print(format_table(rank_files(pred, gt, get_space(space), ks, plot)))
+    print(f"scatter plot: {plot}")
+
+
+COMMANDS = {"train": train, "test": test, "merge": merge, "standalone": standalone, "sample": sample, "rank": rank}
 
 
 def main(argv=None):

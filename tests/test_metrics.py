@@ -51,3 +51,29 @@ def test_parameter_prior_ranks_the_real_2021_ground_truth(gt2021):
     accs = [e["acc"] for e in gt2021.values()]
     tau = kendall_tau([space.count_params(a) for a in archs], accs)
     assert tau >= 0.55, tau
+
+
+def test_hnas_rank_matches_keys_prints_a_table_and_saves_a_plot(gt2021, tmp_path, capsys):
+    import json
+    from hnas.cli import main
+    space = ResNet20Space()
+    gt_path, pred_path = tmp_path / "gt.json", tmp_path / "params.json"
+    subset = dict(list(gt2021.items())[:200])
+    gt_path.write_text(json.dumps(subset))
+    # prediction file in another key order, with one extra key the ground truth lacks
+    pred = {k: {"arch": e["arch"], "acc": space.count_params(space.parse(e["arch"]))}
+            for k, e in reversed(list(subset.items()))}
+    pred["extra"] = {"arch": subset["arch1"]["arch"], "acc": 0.0}
+    pred_path.write_text(json.dumps(pred))
+    plot = tmp_path / "plot.png"
+    main(["rank", "--pred", str(pred_path), "--gt", str(gt_path), "--plot", str(plot)])
+    out = capsys.readouterr().out
+    import re
+    assert re.search(r"^n +200$", out, re.M) and re.search(r"^kendall_tau_b +0\.\d{4}$", out, re.M)
+    assert "precision@10" in out
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    pred["arch2"]["arch"] = subset["arch3"]["arch"]
+    pred_path.write_text(json.dumps(pred))
+    with pytest.raises(SystemExit):
+        main(["rank", "--pred", str(pred_path), "--gt", str(gt_path), "--plot", str(plot)])
+    assert "1 keys name different archs" in capsys.readouterr().err

@@ -9,8 +9,9 @@ from hnas.io import write_json
 MAX_LISTED_ERRORS = 5
 
 
-def read_arch_file(path, space):
-    """[(key, arch string), ...] in file order; all bad entries are reported in one error."""
+def read_arch_file(path, space, with_scores=False):
+    """[(key, arch string), ...] in file order, or [(key, arch string, acc), ...] with_scores;
+    all bad entries are reported in one error."""
     path = Path(path)
     if not path.is_file():
         raise HnasError(f"arch file not found: {path} (expected a competition-format JSON)")
@@ -31,7 +32,12 @@ def read_arch_file(path, space):
         except ArchError as err:
             errors.append(str(err))
             continue
-        entries.append((key, text))
+        if not with_scores:
+            entries.append((key, text))
+        elif isinstance(entry.get("acc"), (int, float)) and not isinstance(entry.get("acc"), bool):
+            entries.append((key, text, float(entry["acc"])))
+        else:
+            errors.append(f"{key!r}: 'acc' is {entry.get('acc')!r}, expected a number")
     if errors:
         shown = "; ".join(errors[:MAX_LISTED_ERRORS])
         more = f" (and {len(errors) - MAX_LISTED_ERRORS} more)" if len(errors) > MAX_LISTED_ERRORS else ""
