@@ -14,8 +14,10 @@ MODES = ("normal", "batch", "calibrate")
 
 
 class BatchNormModes:
-    def __init__(self, layers):
-        self.layers = list(layers)
+    def __init__(self, named_layers):
+        """named_layers: {name: BatchNorm layer}."""
+        self.named_layers = dict(named_layers)
+        self.layers = list(self.named_layers.values())
         self.mode = "normal"
         self.sums = {}
         for bn in self.layers:
@@ -61,10 +63,9 @@ class BatchNormModes:
                 running.set_value(paddle.concat([new, running[width:]]) if width < running.shape[0] else new)
         self.sums = {}
 
-    def running_statistics(self, names):
-        """{name: tensor} of every layer's running mean and variance; names maps layer -> its name."""
+    def running_statistics(self):
+        """{name: tensor} of every layer's running mean and variance."""
         stats = {}
-        for bn in self.layers:
-            stats[f"{names[id(bn)]}._mean"] = bn._mean
-            stats[f"{names[id(bn)]}._variance"] = bn._variance
+        for name, bn in self.named_layers.items():
+            stats[f"{name}._mean"], stats[f"{name}._variance"] = bn._mean, bn._variance
         return stats

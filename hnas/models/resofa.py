@@ -38,10 +38,8 @@ class ResOFA(OFA):
         # OFA would trace the model into a static graph to find residual ties; the arch sets every
         # layer's width itself, so that step (and OFA's own sampling) is never needed
         self._build_ss = True
-        names = {id(layer): name for name, layer in self.model.named_sublayers()}
-        self.bn = BatchNormModes(layer for layer in self.model.sublayers()
-                                 if isinstance(layer, paddle.nn.BatchNorm2D))  # SuperBatchNorm2D included
-        self._bn_names = names
+        self.bn = BatchNormModes({name: layer for name, layer in self.model.named_sublayers()
+                                  if isinstance(layer, paddle.nn.BatchNorm2D)})  # SuperBatchNorm2D included
         self.set_arch(self.space.largest())
 
     # -- the active subnet -----------------------------------------------------------------
@@ -77,7 +75,7 @@ class ResOFA(OFA):
         self.bn.finish_calibration()
 
     def running_statistics(self):
-        return self.bn.running_statistics(self._bn_names)
+        return self.bn.running_statistics()
 
     # -- weights in and out -------------------------------------------------------------------
     def export_state(self, arch):
