@@ -42,12 +42,34 @@ def standalone(config, arch, out_dir=None, fresh=False, **overrides):
     print(f"{result['arch']}: test acc {result['acc']:.4f} loss {result['loss']:.4f}")
 
 
-def sample(out, n=100, seed=0, space="resnet20"):
-    """Write a competition-format list of N uniformly sampled archs: hnas sample OUT.json --n 100"""
+def sample(out, n=100, seed=0, space="resnet20", extremes=False):
+    """Write a competition-format list of N uniformly sampled archs: hnas sample OUT.json --n 100
+    [--extremes: add the largest and smallest archs as entries 'largest' and 'smallest']"""
     from hnas.evaluate.archfile import sample_arch_file
     from hnas.spaces import get_space
-    sample_arch_file(out, get_space(space), int(n), seed=seed)
-    print(f"wrote {out} ({n} archs, seed {seed})")
+    entries = sample_arch_file(out, get_space(space), int(n), seed=seed, extremes=extremes)
+    print(f"wrote {out} ({len(entries)} archs, seed {seed})")
+
+
+def groundtruth(config, archs, out, seeds=3, workers=1, cache="checkpoints/groundtruth", **overrides):
+    """Train every arch of a list stand-alone once per seed (cached, resumable) and write the means:
+    hnas groundtruth CONFIG --archs IN.json --out GT.json [--seeds 3] [--workers 2]"""
+    from hnas.config import load_config
+    from hnas.evaluate.archfile import read_arch_file
+    from hnas.metrics import seed_vs_seed_tau
+    from hnas.spaces import get_space
+    from hnas.train.groundtruth import train_ground_truth, write_ground_truth
+    cfg = load_config(config, **overrides)
+    entries = read_arch_file(archs, get_space(cfg["space"]))
+    table = train_ground_truth(cfg, entries, int(seeds), cache, workers=int(workers))
+    write_ground_truth(out, table)
+    print(f"wrote {out} ({len(table)} archs x {seeds} seeds)")
+    if int(seeds) > 1:
+        for field in ("accs", "losses"):
+            sign = -1.0 if field == "losses" else 1.0
+            tau = seed_vs_seed_tau([[sign * v for v in row[field]] for row in table.values()])
+            print(f"seed-vs-seed Kendall tau-b ({field[:-1] if field == 'accs' else 'loss'}): "
+                  f"{tau['mean']:.4f} (min {tau['min']:.4f}, max {tau['max']:.4f})")
 
 
 def rank(pred, gt, space="resnet20", plot=None, ks=(10, 50, 100)):
@@ -60,7 +82,19 @@ def rank(pred, gt, space="resnet20", plot=None, ks=(10, 50, 100)):
     print(f"scatter plot: {plot}")
 
 
-COMMANDS = {"train": train, "test": test, "merge": merge, "standalone": standalone, "sample": sample, "rank": rank}
+def proxy(archs, out, proxy="params", space="resnet20", num_classes=None, image_size=None, model=None,
+          batch_size=16, repeats=3, gamma=1e-2, seed=0):
+    """Score an arch file with a prior (higher = expected better), resumably:
+    hnas proxy --archs IN.json --proxy flops|params|zen --out OUT.json [--space resnet48]
+    [--image_size N] [--model resnet48_prelu]; Zen-score: [--batch_size 16 --repeats 3 --gamma 0.01 --seed 0]"""
+    from hnas.proxies.score import score_arch_file
+    zen = {"batch_size": batch_size, "repeats": repeats, "gamma": gamma, "seed": seed} if proxy == "zen" else {}
+    entries = score_arch_file(archs, out, proxy, space, num_classes, image_size, model, **zen)
+    print(f"wrote {out} ({len(entries)} archs, prior {proxy})")
+
+
+COMMANDS = {"train": train, "test": test, "merge": merge, "standalone": standalone, "sample": sample, "rank": rank,
+            "groundtruth": groundtruth, "proxy": proxy}
 
 
 def main(argv=None):

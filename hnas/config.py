@@ -30,6 +30,9 @@ DEFAULTS = {
         "phase_epochs": 1, "depth_phases": 2, "width_phases": 3,  # sampler: progressive
         "same_batch": True, "distill": "inplace", "distill_loss": "kd", "kd_temperature": 1.0,
         "teacher_checkpoint": None, "teacher_arch": None,
+        # pairwise rank loss toward a prior (flops | params | zen), weighted by a schedule
+        "rank_loss": None, "rank_weight": 1.0, "rank_schedule": "constant", "rank_ramp_epochs": 10,
+        "rank_margin": 0.0,
         "eval_every": 1, "log_every": 20, "keep_checkpoints": 2,
     },
     "eval": {

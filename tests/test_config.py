@@ -43,3 +43,8 @@ def test_every_shipped_recipe_is_consistent(path):
     sampler = build_sampler(t["sampler"], space, seed=0, num_classes=10)
     StepPlan(t["strategy"], space, sampler, t["num_archs"], t["distill"])(0)
     assert t["distill_loss"] in DISTILL_LOSSES
+    if t["rank_loss"]:
+        from hnas.proxies import PROXIES
+        from hnas.train.losses import rank_coefficient
+        assert t["rank_loss"] in PROXIES and t["strategy"] in ("sandwich", "dyna_batch")
+        rank_coefficient(t["rank_schedule"], 1.0, t["rank_weight"], t["rank_ramp_epochs"])

@@ -16,8 +16,8 @@ from hnas.train.run import train_supernet
 SPACE = ResNet48Space()
 
 
-def tiny48(image_folder, run_dir, **overrides):
-    return load_config("configs/cvpr2022_track1_3rd_prelu.yaml", **{
+def tiny48(image_folder, run_dir, recipe="configs/cvpr2022_track1_3rd_prelu.yaml", **overrides):
+    return load_config(recipe, **{
         "data.root": str(image_folder), "data.image_size": 32, "data.crop_sizes": [24, 32],
         "data.batch_size": 8, "data.num_workers": 0,
         "train.epochs": 1, "train.warmup_epochs": 0, "train.num_archs": 3, "train.eval_every": 0,
@@ -69,6 +69,15 @@ def test_pretrained_teacher_dyna_batch_and_progressive_shrinking(image_folder, t
     phase0 = [arch for step in range(3) for arch, _ in trainer.plan(step)]
     assert all(code == 1 for a in phase0 for blocks in a.stages for pair in blocks for code in pair)
     assert trainer._optimizer._learning_rate.base_lr == pytest.approx(0.01 * 8 / 256)  # scaled by batch
+
+
+def test_zen_rank_recipe_trains_with_the_rank_loss(image_folder, tmp_path):
+    config = tiny48(image_folder, tmp_path, "configs/cvpr2022_track1_3rd_zen_rank.yaml",
+                    **{"train.rank_schedule": "constant", "train.log_every": 1})
+    trainer = train_supernet(config)
+    assert trainer.global_step == 3 and trainer.rank_loss.coefficient(0.0) == 2.0
+    assert len(trainer.rank_loss.prior._cache) >= 3  # Zen-scores of the largest, smallest and sampled archs
+    assert "rank_loss" in (tmp_path / "train.log").read_text()
 
 
 def test_plan_draws_agree_for_every_rank_and_resume():

@@ -50,11 +50,14 @@ def write_arch_file(path, entries, scores):
     write_json(path, {key: {"arch": text, "acc": scores[key]} for key, text in entries})
 
 
-def sample_arch_file(path, space, count, seed=0):
-    """A competition-format list of `count` archs drawn uniformly per position (acc 0.0)."""
+def sample_arch_file(path, space, count, seed=0, extremes=False):
+    """A competition-format list of `count` archs drawn uniformly per position (acc 0.0), followed
+    by the space's largest and smallest archs if `extremes`."""
     from hnas.spaces.samplers import UniformSampler
     sampler = UniformSampler(space, seed=f"list:{seed}")
     entries = [(f"arch{i + 1}", space.format(sampler.draw(i))) for i in range(count)]
+    if extremes:
+        entries += [("largest", space.format(space.largest())), ("smallest", space.format(space.smallest()))]
     write_arch_file(path, entries, {key: 0.0 for key, _ in entries})
     return entries
 

@@ -66,3 +66,14 @@ def rank_report(pred, true, ks=(10, 50, 100)):
 
 
 __all__ = ["kendall_tau", "pearson", "spearman", "precision_at_k", "top_k_tau", "rank_report"]
+
+
+def seed_vs_seed_tau(per_seed):
+    """Kendall tau-b between every two seeds' scores of the same archs (rows: archs, columns: seeds),
+    the ceiling no supernet can beat: {'mean', 'min', 'max', 'pairs'}."""
+    scores = np.asarray(per_seed, dtype=float)
+    if scores.ndim != 2 or scores.shape[1] < 2:
+        raise HnasError(f"seed-vs-seed tau needs a (archs x seeds) table with >= 2 seeds, got shape {scores.shape}")
+    taus = [kendall_tau(scores[:, i], scores[:, j])
+            for i in range(scores.shape[1]) for j in range(i + 1, scores.shape[1])]
+    return {"mean": float(np.mean(taus)), "min": float(min(taus)), "max": float(max(taus)), "pairs": len(taus)}

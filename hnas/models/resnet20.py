@@ -18,6 +18,7 @@ class BasicBlock(nn.Layer):
         self.conv2 = nn.Conv2D(spec.mid, spec.cout, 3, 1, 1, bias_attr=False)
         self.bn2 = batch_norm(spec.cout, bn_running_stats)
         self.project = spec.project
+        self.residual = True  # False drops the shortcut branch (Zen-score measures the plain net)
         if spec.project:
             self.shortcut_conv = nn.Conv2D(spec.cin, spec.cout, 1, spec.stride, bias_attr=False)
             self.shortcut_bn = batch_norm(spec.cout, bn_running_stats)
@@ -25,6 +26,8 @@ class BasicBlock(nn.Layer):
     def forward(self, x):
         out = F.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
+        if not self.residual:
+            return F.relu(out)
         shortcut = self.shortcut_bn(self.shortcut_conv(x)) if self.project else x
         return F.relu(out + shortcut)
 
@@ -40,11 +43,15 @@ class ResNet20(nn.Layer):
                                     for spec in space.blocks(self.arch, always_project)])
         self.fc = nn.Linear(arch[CLASSIFIER_POSITION], num_classes)
 
-    def forward(self, x):
+    def features(self, x):
+        """The feature map before global pooling."""
         x = F.relu(self.stem_bn(self.stem_conv(x)))
         for block in self.blocks:
             x = block(x)
-        return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
+        return x
+
+    def forward(self, x):
+        return self.fc(F.adaptive_avg_pool2d(self.features(x), 1).flatten(1))
 
 
 def count_trainable_params(layer):

@@ -51,9 +51,12 @@ class BasicBlock(nn.Layer):
             nn.Conv2D(spec.cin, spec.cout, 1, stride=spec.stride, bias_attr=False),
             nn.BatchNorm2D(spec.cout)) if spec.project else None
         self.act = outer_activation(outer_act)
+        self.residual = True  # False drops the shortcut branch (Zen-score measures the plain net)
 
     def forward(self, x):
         out = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
+        if not self.residual:
+            return self.act(out)
         shortcut = self.downsample(x) if self.downsample is not None else x
         return self.act(out + shortcut)
 
@@ -88,13 +91,17 @@ class ResNet48(nn.Layer):
         self.stage_blocks = [[1 + i for i, s in enumerate(specs) if s.stage == stage] for stage in range(4)]
         self.active_depths = None
 
-    def forward(self, x):
+    def features(self, x):
+        """The feature map before global pooling."""
         x = self.blocks[0](x)
         for stage, indices in enumerate(self.stage_blocks):
             depth = len(indices) if self.active_depths is None else self.active_depths[stage]
             for index in indices[:depth]:
                 x = self.blocks[index](x)
-        return self.blocks[-1](x)
+        return x
+
+    def forward(self, x):
+        return self.blocks[-1](self.features(x))
 
     def basic_blocks(self):
         return list(self.blocks[1:-1])

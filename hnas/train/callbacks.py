@@ -68,8 +68,12 @@ class ScalarLogger(Callback):
         loss = logs["loss"][0]
         self.scalar("train/loss", loss)
         self.scalar("train/lr", current_lr(self.model))
+        rank = ""
+        if self.model.rank_loss is not None:
+            self.scalar("train/rank_loss", self.model.last_rank_loss)
+            rank = f" rank_loss {self.model.last_rank_loss:.5f}"
         if self.model.global_step % self.log_every == 0:
-            self.log.info("step %d loss %.5f lr %.6g", self.model.global_step, loss, current_lr(self.model))
+            self.log.info("step %d loss %.5f lr %.6g%s", self.model.global_step, loss, current_lr(self.model), rank)
 
     def on_epoch_end(self, epoch, logs=None):
         for tag, value in sorted(self.model.epoch_scores.items()):

@@ -29,3 +29,45 @@ def distill_loss(name, student_logits, teacher_logits, labels, temperature=1.0):
     if name == "ce_kd":  # the 2022 baseline: CE on labels plus CE to the teacher's distribution
         return F.cross_entropy(student_logits, labels) + soft_cross_entropy(student_logits, teacher_logits, temperature)
     raise HnasError(f"unknown distillation loss {name!r}; expected one of {', '.join(DISTILL_LOSSES)}")
+
+
+RANK_SCHEDULES = ("constant", "linear", "progressive")
+
+
+def rank_coefficient(schedule, epoch, weight=1.0, ramp_epochs=10):
+    """The rank loss's weight at (fractional) `epoch`: constant `weight`; linear warm-up to
+    `weight` over `ramp_epochs`; or progressive min(weight, whole epochs / ramp_epochs), the 2022
+    3rd place's min(2, epoch / 10) with weight 2 and ramp_epochs 10."""
+    if schedule == "constant":
+        return float(weight)
+    if schedule == "linear":
+        return float(weight) * min(1.0, epoch / ramp_epochs) if ramp_epochs > 0 else float(weight)
+    if schedule == "progressive":
+        return min(float(weight), int(epoch) / ramp_epochs) if ramp_epochs > 0 else float(weight)
+    raise HnasError(f"unknown rank loss schedule {schedule!r}; expected one of {', '.join(RANK_SCHEDULES)}")
+
+
+class PairwiseRankLoss:
+    """For every two archs of a step whose priors differ, a hinge on their loss difference:
+    relu(margin + loss(higher prior) - loss(lower prior)), so a pair costs only when the supernet
+    ranks it against the prior; averaged over the pairs and weighted by the schedule."""
+
+    def __init__(self, prior, schedule="constant", weight=1.0, ramp_epochs=10, margin=0.0):
+        rank_coefficient(schedule, 0.0, weight, ramp_epochs)  # an unknown schedule fails at start
+        self.prior, self.schedule, self.weight = prior, schedule, weight
+        self.ramp_epochs, self.margin = ramp_epochs, margin
+
+    def coefficient(self, epoch):
+        return rank_coefficient(self.schedule, epoch, self.weight, self.ramp_epochs)
+
+    def __call__(self, archs, losses, epoch):
+        """The weighted loss term (a scalar tensor), or None when it is zero-weighted or no pair differs."""
+        coefficient = self.coefficient(epoch)
+        if coefficient == 0.0:
+            return None
+        priors = [self.prior(arch) for arch in archs]
+        pairs = [(i, j) for i in range(len(archs)) for j in range(len(archs)) if priors[i] > priors[j]]
+        if not pairs:
+            return None
+        hinge = paddle.add_n([F.relu(self.margin + losses[i] - losses[j]) for i, j in pairs])
+        return hinge * (coefficient / len(pairs))

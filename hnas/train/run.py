@@ -10,9 +10,11 @@ from hnas.errors import HnasError
 from hnas.evaluate.scoring import SupernetScorer, fixed_batches, loss_and_accuracy
 from hnas.io import check_writable, write_json
 from hnas.models import create_standalone, create_supernet
+from hnas.proxies import build_prior
 from hnas.spaces import build_sampler, get_space
 from hnas.train.callbacks import Checkpointer, NaNGuard, ProgressBar, ScalarLogger
 from hnas.train.checkpoint import CheckpointDir, load_params, resolve_checkpoint, restore_optimizer
+from hnas.train.losses import PairwiseRankLoss
 from hnas.train.optim import build_optimizer
 from hnas.train.plans import StepPlan
 from hnas.train.trainer import Trainer
@@ -78,6 +80,17 @@ def _teacher(config, data):
     load_params(teacher, params)
     teacher.eval()
     return teacher
+
+
+def _rank_loss(config, space, data):
+    t = config["train"]
+    if not t["rank_loss"]:
+        return None
+    if t["strategy"] not in ("sandwich", "dyna_batch") or (t["strategy"] == "dyna_batch" and t["num_archs"] < 2):
+        raise HnasError(f"train.rank_loss needs at least two archs per step (strategy sandwich, or dyna_batch "
+                        f"with num_archs >= 2), got strategy {t['strategy']!r}")
+    prior = build_prior(t["rank_loss"], space, data.num_classes, data.image_size, config["model"])
+    return PairwiseRankLoss(prior, t["rank_schedule"], t["rank_weight"], t["rank_ramp_epochs"], t["rank_margin"])
 
 
 def _is_main_process():
@@ -151,7 +164,7 @@ def train_supernet(config, fresh=False):
         supernet, plan, data.image_size, same_batch=t["same_batch"], distill_loss_name=t["distill_loss"],
         temperature=t["kd_temperature"], teacher=_teacher(config, data) if t["distill"] == "teacher" else None,
         extra_batches=None if t["same_batch"] else _cycling_batches(data.train, config["data"]["batch_size"], t["seed"]),
-        epoch_eval=epoch_eval)
+        epoch_eval=epoch_eval, rank_loss=_rank_loss(config, space, data))
     if _is_main_process():
         write_json(run_dir / "config.json", config, indent=2)
     return _prepare_resume_fit(trainer, config, data, dict(t, batch_size=config["data"]["batch_size"]),

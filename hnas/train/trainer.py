@@ -12,13 +12,15 @@ from hnas.train.losses import distill_loss
 
 class Trainer(paddle.Model):
     def __init__(self, network, plan, image_size, same_batch=True, distill_loss_name="kd",
-                 temperature=1.0, teacher=None, extra_batches=None, epoch_eval=None):
+                 temperature=1.0, teacher=None, extra_batches=None, epoch_eval=None, rank_loss=None):
         super().__init__(network,
                          inputs=[InputSpec([None, 3, image_size, image_size], "float32", "image")],
                          labels=[InputSpec([None], "int64", "label")])
         self.plan, self.same_batch = plan, same_batch
         self.distill_loss_name, self.temperature = distill_loss_name, temperature
         self.teacher, self.extra_batches, self.epoch_eval = teacher, extra_batches, epoch_eval
+        # with a rank loss, the step's losses are tied by pairwise terms: one backward at the end
+        self.rank_loss, self.steps_per_epoch, self.last_rank_loss = rank_loss, 1, 0.0
         self.global_step, self.start_epoch, self.epoch_scores = 0, 0, {}
         # hapi's DataParallel has already broadcast rank 0's weights. A step runs several subnets
         # with one backward each, which DataParallel's reducer (one backward per forward, every
@@ -46,6 +48,7 @@ class Trainer(paddle.Model):
         self.network.train()
         images, targets = inputs[0], labels[0]
         step_losses, inplace_logits = [], None
+        kept = {"archs": [], "losses": [], "label_losses": []}
         for i, (arch, target) in enumerate(self.plan(self.global_step)):
             x, y = (images, targets) if self.same_batch or i == 0 else self.extra_batches()
             if target == "inplace" and x is not images:
@@ -62,14 +65,31 @@ class Trainer(paddle.Model):
                 with paddle.no_grad():
                     teacher_logits = self.teacher(x)
                 loss = distill_loss(self.distill_loss_name, logits, teacher_logits, y, self.temperature)
-            loss.backward()
+            if self.rank_loss is None:
+                loss.backward()
+            else:
+                kept["archs"].append(arch)
+                kept["losses"].append(loss)
+                kept["label_losses"].append(loss if target == "labels" else F.cross_entropy(logits, y))
             step_losses.append(float(loss))
+        if self.rank_loss is not None:
+            self._backward_with_rank_loss(**kept)
         self._average_gradients_across_ranks()
         self._optimizer.step()
         # None, not zero: a layer no arch of the next step uses must not move on stale momentum
         self._optimizer.clear_grad(set_to_zero=False)
         self.global_step += 1
         return [np.array([np.mean(step_losses)], dtype=np.float32)]
+
+    def _backward_with_rank_loss(self, archs, losses, label_losses):
+        """The rank loss compares the archs' cross-entropy on the labels (the quantity the
+        evaluator ranks by), whatever each arch is trained on."""
+        objective = paddle.add_n(losses)
+        term = self.rank_loss(archs, label_losses, self.global_step / self.steps_per_epoch)
+        self.last_rank_loss = float(term) if term is not None else 0.0
+        if term is not None:
+            objective = objective + term
+        objective.backward()
 
     def fit(self, train_data, epochs, batch_size, callbacks=(), num_workers=0):
         sampler = paddle.io.DistributedBatchSampler(train_data, batch_size, shuffle=True, drop_last=True)
@@ -80,6 +100,7 @@ class Trainer(paddle.Model):
         steps = len(loader)
         if steps == 0:
             raise HnasError(f"the training set has {len(train_data)} images, fewer than one batch of {batch_size}")
+        self.steps_per_epoch = steps
         cbks = config_callbacks(list(callbacks), model=self, epochs=epochs, steps=steps, verbose=0,
                                 metrics=self._metrics_name())
         self._accumulate = 1  # hapi's epoch loop reads it; our train_batch always steps

@@ -1,0 +1,81 @@
+"""Stand-alone ground truth for a set of archs over several seeds, cached so that it is trained once.
+
+Each (arch, seed) run lives in `<cache>/<recipe key>/<arch>/seed<k>/`; the recipe key hashes
+everything that changes a stand-alone result (space, data, stand-alone model options and recipe),
+so two recipes never share a run and a rerun reuses every finished one (an interrupted run resumes
+from its last epoch checkpoint).
+"""
+import contextlib
+import copy
+import hashlib
+import json
+import multiprocessing
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from hnas.io import check_writable, write_json
+
+RESULT_FILE = "result.json"
+
+
+def recipe_key(config):
+    relevant = {"space": config["space"], "data": config["data"], "standalone": config["standalone"],
+                "model": {k: config["model"][k] for k in ("name", "always_project", "bn_running_stats")}}
+    return hashlib.sha1(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def run_dir(cache, config, arch_text, seed):
+    return Path(cache) / recipe_key(config) / arch_text / f"seed{seed}"
+
+
+def _train_one(task):
+    """One stand-alone run in its own process; its progress bars go to the run's stdout.txt."""
+    import hnas  # noqa: F401  (zlib guard before paddle in the spawned process)
+    from hnas.train.run import train_standalone
+    config, arch_text, seed, directory = task
+    config = copy.deepcopy(config)
+    config["train"]["seed"] = seed
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    with open(Path(directory) / "stdout.txt", "a") as log, \
+            contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        return train_standalone(config, arch_text, out_dir=directory)
+
+
+def _finished(directory):
+    path = Path(directory) / RESULT_FILE
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def train_ground_truth(config, entries, seeds, cache, workers=1):
+    """{key: {'arch', 'acc', 'loss', 'acc_std', 'loss_std', 'accs', 'losses'}} for entries
+    [(key, arch string)], each arch trained once per seed in 0..seeds-1 (means over seeds)."""
+    check_writable(cache)
+    tasks = [(config, text, seed, str(run_dir(cache, config, text, seed)))
+             for _, text in entries for seed in range(seeds)]
+    results = {task[3]: _finished(task[3]) for task in tasks}
+    todo = [task for task in tasks if results[task[3]] is None]
+    with tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc="ground truth", unit="run") as bar:
+        if workers > 1 and len(todo) > 1:
+            with multiprocessing.get_context("spawn").Pool(workers) as pool:
+                for task, result in zip(todo, pool.imap(_train_one, todo)):
+                    results[task[3]] = result
+                    bar.update(1)
+        else:
+            for task in todo:
+                results[task[3]] = _train_one(task)
+                bar.update(1)
+    table = {}
+    for key, text in entries:
+        runs = [results[str(run_dir(cache, config, text, seed))] for seed in range(seeds)]
+        accs, losses = [r["acc"] for r in runs], [r["loss"] for r in runs]
+        table[key] = {"arch": text, "acc": float(np.mean(accs)), "loss": float(np.mean(losses)),
+                      "acc_std": float(np.std(accs)), "loss_std": float(np.std(losses)),
+                      "accs": accs, "losses": losses}
+    return table
+
+
+def write_ground_truth(path, table):
+    """A competition-format file (acc = mean accuracy over seeds) with the per-seed numbers beside it."""
+    write_json(path, table, indent=1)

@@ -1,0 +1,130 @@
+"""Priors: analytic counts equal the built models', Zen-score equals an independent numpy
+computation of its definition, `hnas proxy` writes a competition-format file."""
+import json
+
+import numpy as np
+import pytest
+
+from conftest import count_macs
+from hnas.errors import HnasError
+from hnas.proxies import build_prior, count_flops, count_params
+from hnas.spaces import ResNet20Space, ResNet48Space
+
+R20, R48 = ResNet20Space(), ResNet48Space()
+
+
+def test_count_priors_import_no_paddle():
+    import subprocess
+    import sys
+    code = "import sys, hnas.proxies; sys.exit('paddle' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+@pytest.mark.parametrize("space,arch,options", [
+    (R20, R20.sample(__import__("random").Random(3)), {}),
+    (R20, R20.sample(__import__("random").Random(4)), {"always_project": True}),
+    (R48, R48.sample(__import__("random").Random(5)), {"name": "resnet48_prelu"}),
+])
+def test_params_and_flops_priors_match_the_built_models(space, arch, options):
+    from hnas.models import count_trainable_params, create_standalone
+    model = create_standalone(space.name, arch, 10, **options)
+    assert build_prior("params", space, 10, model_options=options)(arch) == count_trainable_params(model)
+    assert build_prior("flops", space, 10, 32, options)(arch) == count_macs(model, 32)
+    assert count_params(space, arch, 10, options) == count_trainable_params(model)
+    assert count_flops(space, arch, 32, 10, options) == count_macs(model, 32)
+
+
+def _conv(x, w, stride):
+    """Reference conv3x3 (padding 1) or conv1x1 in numpy."""
+    k = w.shape[-1]
+    pad = k // 2
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    size = (x.shape[-1] + 2 * pad - k) // stride + 1
+    out = np.zeros((x.shape[0], w.shape[0], size, size))
+    for dy in range(k):
+        for dx in range(k):
+            patch = xp[:, :, dy:dy + stride * size:stride, dx:dx + stride * size:stride]
+            out += np.einsum("nchw,oc->nohw", patch, w[:, :, dy, dx])
+    return out
+
+
+def _bn_train(x, running_var):
+    """Batch-statistics normalisation (weight 1, bias 0); returns the output and the running
+    variance after paddle's update (momentum 0.9, biased batch variance)."""
+    mean, var = x.mean(axis=(0, 2, 3), keepdims=True), x.var(axis=(0, 2, 3), keepdims=True)
+    return (x - mean) / np.sqrt(var + 1e-5), 0.9 * running_var + 0.1 * var.ravel()
+
+
+def _reference_zen(net, arch, x, e, gamma):
+    """Zen-score of the plain (residual-free) ResNet20 from its definition, in float64 numpy."""
+    weights = {name: p.numpy().astype(np.float64) for name, p in net.named_parameters()}
+    running = {name[:-len(".weight")]: np.ones(p.shape[0]) for name, p in net.named_parameters()
+               if "bn" in name and name.endswith(".weight")}
+
+    def features(inp):
+        h, running["stem_bn"] = _bn_train(_conv(inp, weights["stem_conv.weight"], 1), running["stem_bn"])
+        h = np.maximum(h, 0)
+        for b, spec in enumerate(R20.blocks(arch)):
+            p = f"blocks.{b}."
+            h, running[p + "bn1"] = _bn_train(_conv(h, weights[p + "conv1.weight"], spec.stride), running[p + "bn1"])
+            h, running[p + "bn2"] = _bn_train(_conv(np.maximum(h, 0), weights[p + "conv2.weight"], 1), running[p + "bn2"])
+            h = np.maximum(h, 0)
+        return h
+
+    delta = np.abs(features(x) - features(x + gamma * e)).sum(axis=(1, 2, 3)).mean()
+    return np.log(delta) + sum(np.log(np.sqrt(v.mean())) for v in running.values())
+
+
+def test_zen_score_equals_its_definition_computed_independently():
+    from hnas.models import create_standalone
+    from hnas.proxies.zen import gaussian_init, remove_residuals, zen_score_once
+    arch = R20.parse("8-4-8-8-12-4-8-12-16-8-24-8-12-28-40-12-36-8-24-20")
+    net = create_standalone("resnet20", arch, 10)
+    remove_residuals(net)
+    score = zen_score_once(net, np.random.default_rng(7), 4, 8, 1e-2)
+    # the same draws, in the same order: weights first, then x and e
+    replay = np.random.default_rng(7)
+    gaussian_init(create_standalone("resnet20", arch, 10), replay)
+    x = replay.standard_normal((4, 3, 8, 8)).astype("float32").astype(np.float64)
+    e = replay.standard_normal(x.shape).astype("float32").astype(np.float64)
+    assert score == pytest.approx(_reference_zen(net, arch, x, e, 1e-2), abs=2e-3)
+
+
+def test_zen_score_is_seeded_leaves_paddle_rng_alone_and_orders_widths():
+    import paddle
+    zen = build_prior("zen", R20, 10, 8, batch_size=4, repeats=2)
+    paddle.seed(11)
+    expected = paddle.rand([3]).numpy()
+    paddle.seed(11)
+    details = zen.details(R20.largest())
+    assert np.allclose(paddle.rand([3]).numpy(), expected)  # building models did not move paddle's generator
+    assert len(details["scores"]) == 2 and details["std"] > 0
+    again = build_prior("zen", R20, 10, 8, batch_size=4, repeats=2)(R20.largest())
+    assert again == details["mean"]
+    assert build_prior("zen", R20, 10, 8, batch_size=4, repeats=2, seed=1)(R20.largest()) != details["mean"]
+    assert zen(R20.largest()) > zen(R20.smallest())
+    zen48 = build_prior("zen", R48, 10, 32, {"name": "resnet48_mish"}, batch_size=2, repeats=1)
+    assert zen48(R48.largest()) > zen48(R48.smallest())
+
+
+def test_hnas_proxy_writes_a_competition_file_and_rejects_bad_input(tmp_path, capsys):
+    from hnas.cli import main
+    archs = tmp_path / "archs.json"
+    main(["sample", str(archs), "--n", "5", "--extremes"])
+    out = tmp_path / "params.json"
+    main(["proxy", "--archs", str(archs), "--proxy", "params", "--out", str(out)])
+    listed, scored = json.loads(archs.read_text()), json.loads(out.read_text())
+    assert list(scored) == list(listed) == ["arch1", "arch2", "arch3", "arch4", "arch5", "largest", "smallest"]
+    for key, entry in scored.items():
+        assert entry["arch"] == listed[key]["arch"]
+        assert entry["acc"] == R20.count_params(R20.parse(entry["arch"]), 100)
+    zen = tmp_path / "zen.json"
+    main(["proxy", "--archs", str(archs), "--proxy", "zen", "--out", str(zen), "--image_size", "8",
+          "--batch_size", "2", "--repeats", "1"])
+    assert json.loads(zen.read_text())["largest"]["acc"] > json.loads(zen.read_text())["smallest"]["acc"]
+    with pytest.raises(SystemExit):
+        main(["proxy", "--archs", str(archs), "--proxy", "synflow", "--out", str(tmp_path / "x.json")])
+    assert "unknown prior 'synflow'" in capsys.readouterr().err
+    assert not (tmp_path / "x.json").exists()
+    with pytest.raises(HnasError, match="unknown prior"):
+        build_prior("synflow", R20, 10)
