@@ -93,8 +93,19 @@ def proxy(archs, out, proxy="params", space="resnet20", num_classes=None, image_
     print(f"wrote {out} ({len(entries)} archs, prior {proxy})")
 
 
+def ablate(config, output=None, workers=None):
+    """Rank consistency of a grid of recipes against stand-alone ground truth (resumable):
+    hnas ablate configs/ablate_digits.yaml [--workers 2] [--output DIR]"""
+    from hnas.ablate.run import run_ablation
+    from hnas.ablate.spec import AblationSpec
+    spec = AblationSpec(config, output=output, workers=workers)
+    print(run_ablation(spec))
+    print(f"wrote {spec.output}/results.csv, table.md, plot.png")
+
+
 COMMANDS = {"train": train, "test": test, "merge": merge, "standalone": standalone, "sample": sample, "rank": rank,
-            "groundtruth": groundtruth, "proxy": proxy}
+            "groundtruth": groundtruth, "proxy": proxy,
+            "ablate": ablate}
 
 
 def main(argv=None):

@@ -75,19 +75,24 @@ def _override_path(config, flag):
     raise HnasError(f"config key {flag!r} is ambiguous; use one of " + ", ".join(f"--{o}.{flag}" for o in owners))
 
 
+def read_yaml_mapping(path, what="config file"):
+    """A YAML file that must hold a mapping, or one clear error naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise HnasError(f"{what} not found: {path}")
+    try:
+        loaded = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise HnasError(f"{what} {path} is not valid YAML: {str(err).splitlines()[0]}") from None
+    if not isinstance(loaded, dict):
+        raise HnasError(f"{what} {path} must hold a mapping of sections")
+    return loaded
+
+
 def load_config(path=None, **overrides):
     config = copy.deepcopy(DEFAULTS)
     if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise HnasError(f"config file not found: {path}")
-        try:
-            loaded = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as err:
-            raise HnasError(f"config file {path} is not valid YAML: {str(err).splitlines()[0]}") from None
-        if not isinstance(loaded, dict):
-            raise HnasError(f"config file {path} must hold a mapping of sections")
-        _merge(config, loaded, "")
+        _merge(config, read_yaml_mapping(path), "")
     for flag, value in overrides.items():
         keys = _override_path(config, flag.replace("-", "_"))
         nested = value

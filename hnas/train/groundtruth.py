@@ -5,17 +5,15 @@ everything that changes a stand-alone result (space, data, stand-alone model opt
 so two recipes never share a run and a rerun reuses every finished one (an interrupted run resumes
 from its last epoch checkpoint).
 """
-import contextlib
 import copy
 import hashlib
 import json
-import multiprocessing
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from hnas.io import check_writable, write_json
+from hnas.parallel import output_to, run_tasks
 
 RESULT_FILE = "result.json"
 
@@ -37,9 +35,7 @@ def _train_one(task):
     config, arch_text, seed, directory = task
     config = copy.deepcopy(config)
     config["train"]["seed"] = seed
-    Path(directory).mkdir(parents=True, exist_ok=True)
-    with open(Path(directory) / "stdout.txt", "a") as log, \
-            contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+    with output_to(Path(directory) / "stdout.txt"):
         return train_standalone(config, arch_text, out_dir=directory)
 
 
@@ -56,16 +52,8 @@ def train_ground_truth(config, entries, seeds, cache, workers=1):
              for _, text in entries for seed in range(seeds)]
     results = {task[3]: _finished(task[3]) for task in tasks}
     todo = [task for task in tasks if results[task[3]] is None]
-    with tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc="ground truth", unit="run") as bar:
-        if workers > 1 and len(todo) > 1:
-            with multiprocessing.get_context("spawn").Pool(workers) as pool:
-                for task, result in zip(todo, pool.imap(_train_one, todo)):
-                    results[task[3]] = result
-                    bar.update(1)
-        else:
-            for task in todo:
-                results[task[3]] = _train_one(task)
-                bar.update(1)
+    for task, result in zip(todo, run_tasks(_train_one, todo, workers, "ground truth", len(tasks) - len(todo))):
+        results[task[3]] = result
     table = {}
     for key, text in entries:
         runs = [results[str(run_dir(cache, config, text, seed))] for seed in range(seeds)]

@@ -1,0 +1,1 @@
+"""`hnas ablate`: rank consistency of a grid of recipes against stand-alone ground truth."""

@@ -1,0 +1,126 @@
+"""The ablation's outputs: results.csv (one line per prior, and per supernet x seed x evaluation),
+subsets.csv, table.md (means and spreads over seeds) and plot.png."""
+import csv
+import json
+from collections import defaultdict
+
+import numpy as np
+
+from hnas.io import atomic_write
+from hnas.metrics import kendall_tau, rank_report, seed_vs_seed_tau
+from hnas.metrics.report import matched_scores
+
+
+def _rank_columns(pred_path, gt_path, space, ks, gt):
+    keys, pred, acc = matched_scores(pred_path, gt_path, space)
+    report = rank_report(pred, acc, ks)
+    report["kendall_tau_b_loss"] = kendall_tau(pred, [-gt[k]["loss"] for k in keys])
+    return report
+
+
+def _mean_spread(values, digits=3):
+    values = [v for v in values if v is not None]
+    if not values:
+        return ""
+    text = f"{np.mean(values):.{digits}f}"
+    return text + (f" ± {np.std(values):.{digits}f}" if len(values) > 1 else "")
+
+
+def _write_csv(path, rows):
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+
+    def write(tmp):
+        with open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, columns)
+            writer.writeheader()
+            writer.writerows(rows)
+    atomic_write(path, write)
+
+
+def _plot(path, labels, means, spreads, ceiling):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(8, 0.35 * len(labels) + 1.5))
+    y = np.arange(len(labels))
+    ax.barh(y, means, xerr=spreads, color="tab:blue", alpha=0.7, capsize=3)
+    ax.axvline(ceiling, color="tab:red", linestyle="--", label=f"stand-alone seed vs seed ({ceiling:.3f})")
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("Kendall tau-b against stand-alone accuracy (mean ± std over seeds)")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
+    plt.close(fig)
+
+
+def write_report(spec, space, gt_path, priors, cells):
+    gt = json.loads(gt_path.read_text())
+    results, subsets = [], []
+    for prior, info in priors.items():
+        results.append({"kind": "prior", "row": prior, "seed": "", "eval": "",
+                        **_rank_columns(info["scores"], gt_path, space, spec.ks, gt),
+                        "train_seconds": 0.0, "eval_seconds_per_arch": info["seconds_per_arch"]})
+    for cell in cells:
+        for name, info in cell["evals"].items():
+            results.append({"kind": "supernet", "row": cell["row"], "seed": cell["seed"], "eval": name,
+                            **_rank_columns(info["scores"], gt_path, space, spec.ks, gt),
+                            "train_seconds": cell["train_seconds"], "eval_seconds_per_arch": info["seconds_per_arch"]})
+        full = cell["subsets"].get("1.0")
+        for fraction, info in cell["subsets"].items():
+            _, subset, reference = matched_scores(info["scores"], full["scores"], space)
+            subsets.append({"row": cell["row"], "seed": cell["seed"], "fraction": float(fraction),
+                            "images": info["images"], "seconds_per_arch": info["seconds_per_arch"],
+                            "kendall_tau_b_vs_full_test": kendall_tau(subset, reference)})
+    _write_csv(spec.output / "results.csv", results)
+    if subsets:
+        _write_csv(spec.output / "subsets.csv", subsets)
+    table = _markdown(spec, gt, results, subsets)
+    atomic_write(spec.output / "table.md", lambda tmp: open(tmp, "w").write(table))
+    return table
+
+
+def _markdown(spec, gt, results, subsets):
+    accs = [e["acc"] for e in gt.values()]
+    seeds = len(next(iter(gt.values()))["accs"])
+    lines = [f"Ground truth: {len(gt)} archs, stand-alone test accuracy averaged over {seeds} seed(s), "
+             f"{min(accs):.3f}..{max(accs):.3f}."]
+    ceiling = None
+    if seeds > 1:
+        ceiling = seed_vs_seed_tau([e["accs"] for e in gt.values()])
+        loss_ceiling = seed_vs_seed_tau([[-v for v in e["losses"]] for e in gt.values()])
+        lines.append(f"Stand-alone seed vs seed Kendall tau-b (the ceiling): accuracy {ceiling['mean']:.3f} "
+                     f"(min {ceiling['min']:.3f}), loss {loss_ceiling['mean']:.3f} (min {loss_ceiling['min']:.3f}).")
+    ks = [k for k in spec.ks if k <= len(gt)]
+    header = (["ranker", "eval", "runs", "tau-b (acc)", "Pearson", "Spearman"] + [f"P@{k}" for k in ks]
+              + ["tau-b (loss)", "train s", "eval s/arch"])
+    lines += ["", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    groups = defaultdict(list)
+    for r in results:
+        groups[(r["kind"], r["row"], r["eval"])].append(r)
+    labels, means, spreads = [], [], []
+    for (kind, row, name), rs in groups.items():
+        label = f"prior: {row}" if kind == "prior" else row
+        cells = [label, name, str(len(rs))]
+        cells += [_mean_spread([r[c] for r in rs]) for c in ["kendall_tau_b", "pearson", "spearman"]
+                  + [f"precision@{k}" for k in ks] + ["kendall_tau_b_loss"]]
+        cells += [_mean_spread([r["train_seconds"] for r in rs], 0) if kind == "supernet" else "",
+                  _mean_spread([r["eval_seconds_per_arch"] for r in rs], 4)]
+        lines.append("| " + " | ".join(cells) + " |")
+        taus = [r["kendall_tau_b"] for r in rs]
+        labels.append(f"{label} [{name}]" if name else label)
+        means.append(np.mean(taus))
+        spreads.append(np.std(taus))
+    _plot(spec.output / "plot.png", labels, means, spreads, ceiling["mean"] if ceiling else float("nan"))
+    if subsets:
+        lines += ["", f"Test subsets (scored with the first evaluation setting, {next(iter(spec.evals))!r}); "
+                  "tau-b of subset scores against full-test scores of the same supernet, over every row and seed:",
+                  "", "| test fraction | images | s/arch | tau-b vs full test | min |", "|---|---|---|---|---|"]
+        by_fraction = defaultdict(list)
+        for s in subsets:
+            by_fraction[s["fraction"]].append(s)
+        for fraction, ss in sorted(by_fraction.items()):
+            taus = [s["kendall_tau_b_vs_full_test"] for s in ss]
+            lines.append(f"| {fraction:g} | {ss[0]['images']} | {_mean_spread([s['seconds_per_arch'] for s in ss], 4)} "
+                         f"| {_mean_spread(taus)} | {min(taus):.3f} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,109 @@
+"""The ablation file: which recipe, which archs, which rows (recipe overrides), evaluations,
+test subsets and priors. Every row's recipe is loaded (and so checked) before any work starts.
+
+    recipe: configs/digits_rank_benchmark.yaml   # the base recipe
+    archs: benchmarks/digits_archs.json          # the ground-truth arch set (competition format)
+    ground_truth: {seeds: 3, cache: checkpoints/groundtruth}
+    seeds: [0, 1]                                # each supernet row is trained once per seed
+    rows: {baseline: {}, uniform: {train.sampler: uniform}}
+    grid:                                        # and/or: the cartesian product of named axes
+      sharing: {end BN: {model.bn: end}, full BN: {model.bn: full}}
+      sampler: {fair: {train.sampler: strict_fair}, uniform: {train.sampler: uniform}}
+    evals: {batch / loss: {eval.bn_mode: batch, eval.metric: loss}}
+    subsets: [0.1, 0.25, 1.0]                    # test fractions, scored with the first eval
+    priors: [params, flops, zen]
+    ks: [5, 10]                                  # precision@K and top-K tau
+    output: benchmarks/out/ablate_digits
+"""
+import itertools
+import re
+from pathlib import Path
+
+from hnas.config import load_config, read_yaml_mapping
+from hnas.errors import HnasError
+from hnas.proxies import PROXIES
+
+KEYS = {"recipe", "archs", "ground_truth", "seeds", "rows", "grid", "evals", "subsets", "priors", "ks",
+        "output", "workers"}
+GROUND_TRUTH_DEFAULTS = {"seeds": 3, "cache": "checkpoints/groundtruth"}
+FIXED_SECTIONS = ("space", "data", "standalone")  # rows share the data and the ground truth
+
+
+def slug(name):
+    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", name).strip("_") or "row"
+
+
+def _mapping(value, where):
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise HnasError(f"ablation file: {where} must be a mapping, got {value!r}")
+    return value
+
+
+def _rows(raw):
+    rows = {str(k): _mapping(v, f"rows.{k}") for k, v in _mapping(raw.get("rows"), "rows").items()}
+    axes = [(axis, list(_mapping(values, f"grid.{axis}").items()))
+            for axis, values in _mapping(raw.get("grid"), "grid").items()]
+    for combination in itertools.product(*[values for _, values in axes]) if axes else ():
+        name = " / ".join(f"{axis}={value}" for (axis, _), (value, _) in zip(axes, combination))
+        overrides = {}
+        for _, (_, changes) in zip(axes, combination):
+            overrides.update(_mapping(changes, name))
+        rows[name] = overrides
+    if not rows:
+        raise HnasError("ablation file: name at least one supernet row under `rows` or `grid`")
+    slugs = [slug(n) for n in rows]
+    if len(set(slugs)) != len(slugs):
+        raise HnasError(f"ablation file: row names must differ in letters and digits: {sorted(rows)}")
+    return rows
+
+
+def _check_row(name, overrides):
+    for key in overrides:
+        if key.split(".")[0] in FIXED_SECTIONS or key in ("output.dir", "train.seed"):
+            raise HnasError(f"ablation row {name!r} sets {key}; rows share the data, the stand-alone recipe "
+                            f"and the seeds (set those in the base recipe or under `seeds`)")
+
+
+class AblationSpec:
+    def __init__(self, path, output=None, workers=None):
+        path = Path(path)
+        raw = read_yaml_mapping(path, "ablation file")
+        unknown = sorted(set(raw) - KEYS)
+        if unknown:
+            raise HnasError(f"ablation file {path}: unknown keys {unknown}; known: {sorted(KEYS)}")
+        for key in ("recipe", "archs"):
+            if not raw.get(key):
+                raise HnasError(f"ablation file {path}: `{key}` is required")
+        self.path, self.recipe, self.archs = path, raw["recipe"], raw["archs"]
+        self.ground_truth = {**GROUND_TRUTH_DEFAULTS, **_mapping(raw.get("ground_truth"), "ground_truth")}
+        self.seeds = [int(s) for s in raw.get("seeds", [0])]
+        self.rows = _rows(raw)
+        self.evals = {str(k): _mapping(v, f"evals.{k}") for k, v in
+                      _mapping(raw.get("evals") or {"batch / loss": {}}, "evals").items()}
+        for name, overrides in self.evals.items():
+            if any(not key.startswith("eval.") for key in overrides):
+                raise HnasError(f"ablation eval {name!r}: only eval.* keys may change, got {sorted(overrides)}")
+        self.subsets = sorted({float(f) for f in raw.get("subsets", [])} | ({1.0} if raw.get("subsets") else set()))
+        if any(not 0 < f <= 1 for f in self.subsets):
+            raise HnasError(f"ablation file: subsets are fractions of the test set in (0, 1], got {self.subsets}")
+        self.priors = list(raw.get("priors", []))
+        bad = [p for p in self.priors if p not in PROXIES]
+        if bad:
+            raise HnasError(f"ablation file: unknown priors {bad}; expected some of {list(PROXIES)}")
+        self.ks = tuple(int(k) for k in raw.get("ks", (5, 10)))
+        self.output = Path(output or raw.get("output") or Path("checkpoints") / f"ablate_{path.stem}")
+        self.workers = int(workers or raw.get("workers", 1))
+        self.base = load_config(self.recipe)
+        for name, overrides in self.rows.items():
+            _check_row(name, overrides)
+            for seed in self.seeds:
+                self.row_config(name, seed)  # unknown keys fail now, not an hour in
+
+    def run_dir(self, row, seed):
+        return self.output / "runs" / slug(row) / f"seed{seed}"
+
+    def row_config(self, row, seed, **eval_overrides):
+        return load_config(self.recipe, **{**self.rows[row], **eval_overrides, "train.seed": seed,
+                                           "output.dir": str(self.run_dir(row, seed))})

@@ -1,0 +1,115 @@
+"""`hnas ablate`: a 2x2 grid on a tiny setting, its outputs, and resuming without recomputing."""
+import csv
+import json
+
+import pytest
+import yaml
+
+from conftest import TINY
+from hnas.ablate import run as ablate_run
+from hnas.ablate.spec import AblationSpec
+from hnas.errors import HnasError
+
+
+def nested(flat):
+    out = {}
+    for key, value in flat.items():
+        section, name = key.split(".")
+        out.setdefault(section, {})[name] = value
+    return out
+
+
+@pytest.fixture
+def ablation(tmp_path):
+    from hnas.cli import main
+    recipe = tmp_path / "tiny.yaml"
+    recipe.write_text(yaml.safe_dump(nested({**TINY, "train.epochs": 1, "standalone.epochs": 1})))
+    archs = tmp_path / "archs.json"
+    main(["sample", str(archs), "--n", "4", "--extremes"])
+    spec = {
+        "recipe": str(recipe), "archs": str(archs), "output": str(tmp_path / "out"),
+        "ground_truth": {"seeds": 2, "cache": str(tmp_path / "gt_cache")}, "seeds": [0],
+        "grid": {"bn": {"end": {"model.bn": "end"}, "full": {"model.bn": "full"}},
+                 "sampler": {"fair": {"train.sampler": "strict_fair"}, "uniform": {"train.sampler": "uniform"}}},
+        "evals": {"batch / loss": {"eval.bn_mode": "batch"},
+                  "calib_train / acc": {"eval.bn_mode": "calib_train", "eval.metric": "acc"}},
+        "subsets": [0.5], "priors": ["params"], "ks": [3],
+    }
+    path = tmp_path / "ablate.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def test_two_by_two_grid_writes_results_table_and_plot_and_resumes(ablation, tmp_path, capsys, monkeypatch):
+    from hnas.cli import main
+    main(["ablate", str(ablation)])
+    out = tmp_path / "out"
+    rows = list(csv.DictReader(open(out / "results.csv")))
+    supernet = [r for r in rows if r["kind"] == "supernet"]
+    assert [r["row"] for r in rows if r["kind"] == "prior"] == ["params"]
+    assert len(supernet) == 4 * 2  # 2x2 rows x 1 seed x 2 evaluation settings
+    assert {r["row"] for r in supernet} == {"bn=end / sampler=fair", "bn=end / sampler=uniform",
+                                           "bn=full / sampler=fair", "bn=full / sampler=uniform"}
+    for r in rows:
+        assert -1.0 <= float(r["kendall_tau_b"]) <= 1.0 and r["n"] == "6"
+        assert float(r["eval_seconds_per_arch"]) > 0
+    assert all(float(r["train_seconds"]) > 0 for r in supernet)
+    subsets = list(csv.DictReader(open(out / "subsets.csv")))
+    assert sorted({r["fraction"] for r in subsets}) == ["0.5", "1.0"] and len(subsets) == 8
+    assert all(float(r["kendall_tau_b_vs_full_test"]) == pytest.approx(1.0) for r in subsets if r["fraction"] == "1.0")
+    table = (out / "table.md").read_text()
+    assert "| bn=full / sampler=uniform | calib_train / acc | 1 |" in table and "seed vs seed" in table
+    assert "| prior: params |" in table and "| 0.5 | 48 |" in table
+    assert (out / "plot.png").read_bytes()[:4] == b"\x89PNG"
+    assert table in capsys.readouterr().out
+    # a rerun recomputes nothing: no training, no scoring; the same table
+    monkeypatch.setattr("hnas.train.run.train_supernet", lambda *a, **k: pytest.fail("retrained"))
+    monkeypatch.setattr("hnas.evaluate.run.evaluate_arch_file", lambda *a, **k: pytest.fail("rescored"))
+    monkeypatch.setattr("hnas.train.groundtruth._train_one", lambda *a, **k: pytest.fail("retrained ground truth"))
+    before = (out / "results.csv").read_text()
+    main(["ablate", str(ablation)])
+    assert (out / "results.csv").read_text() == before
+
+
+def test_an_interrupted_cell_resumes_and_a_new_row_is_the_only_new_work(ablation, tmp_path, monkeypatch):
+    spec = AblationSpec(ablation)
+    calls = []
+    real = ablate_run.run_cell
+
+    def interrupted(spec_, row, seed):
+        calls.append(row)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(spec_, row, seed)
+    monkeypatch.setattr(ablate_run, "run_cell", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        ablate_run.run_ablation(spec)
+    finished = [p for p in (tmp_path / "out" / "runs").rglob("cell.json")]
+    assert len(finished) == 1
+    monkeypatch.setattr(ablate_run, "run_cell", real)
+    ablate_run.run_ablation(spec)
+    assert len(list((tmp_path / "out" / "runs").rglob("cell.json"))) == 4
+    first_cell = json.loads(finished[0].read_text())
+    raw = yaml.safe_load(ablation.read_text())
+    raw["rows"] = {"N=2": {"train.num_archs": 2}}
+    ablation.write_text(yaml.safe_dump(raw))
+    done = []
+    monkeypatch.setattr(ablate_run, "run_cell", lambda s, row, seed: done.append(row) or real(s, row, seed))
+    ablate_run.run_ablation(AblationSpec(ablation))
+    assert done == ["N=2"]
+    assert json.loads(finished[0].read_text()) == first_cell
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"rows": {"x": {"data.train_size": 100}}}, "rows share the data"),
+    ({"rows": {"x": {"train.no_such_key": 1}}}, "unknown config key"),
+    ({"evals": {"e": {"train.lr": 1}}}, "only eval.\\* keys"),
+    ({"priors": ["synflow"]}, "unknown priors"),
+    ({"colour": "red"}, "unknown keys \\['colour'\\]"),
+])
+def test_bad_ablation_files_fail_before_any_work(ablation, tmp_path, change, message):
+    raw = {**yaml.safe_load(ablation.read_text()), **change}
+    ablation.write_text(yaml.safe_dump(raw))
+    with pytest.raises(HnasError, match=message):
+        AblationSpec(ablation)
+    assert not (tmp_path / "out").exists()
