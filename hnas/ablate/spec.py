@@ -2,6 +2,7 @@
 test subsets and priors. Every row's recipe is loaded (and so checked) before any work starts.
 
     recipe: configs/digits_rank_benchmark.yaml   # the base recipe
+    overrides: {train.epochs: 20}                # applied to every supernet row
     archs: benchmarks/digits_archs.json          # the ground-truth arch set (competition format)
     ground_truth: {seeds: 3, cache: checkpoints/groundtruth}
     seeds: [0, 1]                                # each supernet row is trained once per seed
@@ -23,8 +24,8 @@ from hnas.config import load_config, read_yaml_mapping
 from hnas.errors import HnasError
 from hnas.proxies import PROXIES
 
-KEYS = {"recipe", "archs", "ground_truth", "seeds", "rows", "grid", "evals", "subsets", "priors", "ks",
-        "output", "workers"}
+KEYS = {"recipe", "overrides", "archs", "ground_truth", "seeds", "rows", "grid", "evals", "subsets", "priors",
+        "ks", "output", "workers"}
 GROUND_TRUTH_DEFAULTS = {"seeds": 3, "cache": "checkpoints/groundtruth"}
 FIXED_SECTIONS = ("space", "data", "standalone")  # rows share the data and the ground truth
 
@@ -59,13 +60,6 @@ def _rows(raw):
     return rows
 
 
-def _check_row(name, overrides):
-    for key in overrides:
-        if key.split(".")[0] in FIXED_SECTIONS or key in ("output.dir", "train.seed"):
-            raise HnasError(f"ablation row {name!r} sets {key}; rows share the data, the stand-alone recipe "
-                            f"and the seeds (set those in the base recipe or under `seeds`)")
-
-
 class AblationSpec:
     def __init__(self, path, output=None, workers=None):
         path = Path(path)
@@ -79,6 +73,7 @@ class AblationSpec:
         self.path, self.recipe, self.archs = path, raw["recipe"], raw["archs"]
         self.ground_truth = {**GROUND_TRUTH_DEFAULTS, **_mapping(raw.get("ground_truth"), "ground_truth")}
         self.seeds = [int(s) for s in raw.get("seeds", [0])]
+        self.overrides = _mapping(raw.get("overrides"), "overrides")
         self.rows = _rows(raw)
         self.evals = {str(k): _mapping(v, f"evals.{k}") for k, v in
                       _mapping(raw.get("evals") or {"batch / loss": {}}, "evals").items()}
@@ -96,14 +91,17 @@ class AblationSpec:
         self.output = Path(output or raw.get("output") or Path("checkpoints") / f"ablate_{path.stem}")
         self.workers = int(workers or raw.get("workers", 1))
         self.base = load_config(self.recipe)
-        for name, overrides in self.rows.items():
-            _check_row(name, overrides)
+        for name in self.rows:
             for seed in self.seeds:
-                self.row_config(name, seed)  # unknown keys fail now, not an hour in
+                config = self.row_config(name, seed)  # unknown keys fail now, not an hour in
+                changed = [s for s in FIXED_SECTIONS if config[s] != self.base[s]]
+                if changed:
+                    raise HnasError(f"ablation row {name!r} changes {', '.join(changed)}; every row shares the "
+                                    f"data and the stand-alone ground truth (set those in the recipe)")
 
     def run_dir(self, row, seed):
         return self.output / "runs" / slug(row) / f"seed{seed}"
 
     def row_config(self, row, seed, **eval_overrides):
-        return load_config(self.recipe, **{**self.rows[row], **eval_overrides, "train.seed": seed,
+        return load_config(self.recipe, **{**self.overrides, **self.rows[row], **eval_overrides, "train.seed": seed,
                                            "output.dir": str(self.run_dir(row, seed))})
