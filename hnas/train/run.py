@@ -219,15 +219,18 @@ def train_standalone(config, arch_text, out_dir=None, fresh=False):
             "num_classes": data.num_classes, "image_size": data.image_size, "model": dict(config["model"])}
     test_batches = fixed_batches(data.test, config["eval"]["batch_size"])
 
-    def epoch_eval():
+    def final_eval():
         network.eval()
         result = loss_and_accuracy(network, test_batches)
         network.train()
         return {"test_acc": result["acc"], "test_loss": result["loss"]}
 
+    def epoch_eval():
+        return final_eval() if t["eval_every"] else {}
+
     trainer = Trainer(network, StepPlan("standalone"), data.image_size, epoch_eval=epoch_eval)
     _prepare_resume_fit(trainer, config, data, s, run_dir, meta)
-    final = epoch_eval()
+    final = final_eval()
     result = {"arch": space.format(arch), "acc": final["test_acc"], "loss": final["test_loss"],
               "epochs": s["epochs"], "seed": t["seed"], "dataset": config["data"]["name"]}
     if _is_main_process():
