@@ -93,6 +93,25 @@ def proxy(archs, out, proxy="params", space="resnet20", num_classes=None, image_
     print(f"wrote {out} ({len(entries)} archs, prior {proxy})")
 
 
+def _names(value):
+    if value is None:
+        return ()
+    return tuple(str(value).split(",")) if isinstance(value, str) else tuple(str(v) for v in value)
+
+
+def search(config, checkpoint, out, method="evolution", generations=10, population=20, parents=5, mutations=10,
+           crossovers=10, mutate_prob=0.1, budget=None, dims=None, base_arch=None, top_k=10, seed=0, fresh=False,
+           min_flops=None, max_flops=None, min_params=None, max_params=None, **overrides):
+    """Search a trained supernet: hnas search CONFIG --checkpoint RUN --out DIR [--method evolution|random|grid]
+    [--max_flops N] [--max_params N] [--generations 10 --population 20 --parents 5 --mutations 10
+    --crossovers 10 --mutate_prob 0.1] [--budget N (random)] [--dims c1,c2 --base_arch A (grid)]"""
+    from hnas.config import load_config
+    from hnas.search.run import search as run_search
+    run_search(load_config(config, **overrides), checkpoint, out, method, int(generations), int(population),
+               int(parents), int(mutations), int(crossovers), float(mutate_prob), budget and int(budget),
+               _names(dims), base_arch, int(top_k), seed, fresh, min_flops, max_flops, min_params, max_params)
+
+
 def ablate(config, output=None, workers=None):
     """Rank consistency of a grid of recipes against stand-alone ground truth (resumable):
     hnas ablate configs/ablate_digits.yaml [--workers 2] [--output DIR]"""
@@ -105,7 +124,7 @@ def ablate(config, output=None, workers=None):
 
 COMMANDS = {"train": train, "test": test, "merge": merge, "standalone": standalone, "sample": sample, "rank": rank,
             "groundtruth": groundtruth, "proxy": proxy,
-            "ablate": ablate}
+            "ablate": ablate, "search": search}
 
 
 def main(argv=None):

@@ -33,6 +33,8 @@ DEFAULTS = {
         # pairwise rank loss toward a prior (flops | params | zen), weighted by a schedule
         "rank_loss": None, "rank_weight": 1.0, "rank_schedule": "constant", "rank_ramp_epochs": 10,
         "rank_margin": 0.0,
+        # train only archs inside these bounds (SPOS budget; MACs at data.image_size, parameters)
+        "min_flops": None, "max_flops": None, "min_params": None, "max_params": None,
         "eval_every": 1, "log_every": 20, "keep_checkpoints": 2,
     },
     "eval": {

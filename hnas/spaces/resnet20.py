@@ -71,6 +71,19 @@ class ResNet20Space:
     def smallest(self):
         return tuple(c[0] for c in self.choices)
 
+    # -- genes: a fixed-length list of independent choices, for search --------------------------
+    def gene_names(self):
+        return tuple(f"c{p + 1}" for p in range(NUM_POSITIONS))
+
+    def gene_choices(self):
+        return self.choices
+
+    def to_genes(self, arch):
+        return tuple(arch)
+
+    def from_genes(self, genes):
+        return self.validate(tuple(genes))
+
     def sample(self, rng):
         """Every position independently uniform over its choices."""
         return tuple(rng.choice(c) for c in self.choices)

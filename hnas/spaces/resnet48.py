@@ -164,6 +164,41 @@ class ResNet48Space:
     def image_size(self, arch):
         return IMAGE_SIZES[arch.image_code]
 
+    # -- genes: a fixed-length list of independent choices, for search --------------------------
+    # depth per stage, then conv1 per block slot (slots past the depth are carried but unused),
+    # then conv2 per stage (tied; the stem follows stage 1) or per slot plus the stem (untied)
+    def _slots(self):
+        return [(stage, index) for stage, depth in enumerate(MAX_DEPTHS) for index in range(depth)]
+
+    def gene_names(self):
+        names = [f"depth{s + 1}" for s in range(4)]
+        names += [f"s{s + 1}b{i + 1}.conv1" for s, i in self._slots()]
+        if self.tied:
+            return tuple(names + [f"s{s + 1}.conv2" for s in range(4)])
+        return tuple(names + [f"s{s + 1}b{i + 1}.conv2" for s, i in self._slots()] + ["stem"])
+
+    def gene_choices(self):
+        depths = [tuple(range(lo, hi + 1)) for lo, hi in DEPTH_RANGES]
+        return tuple(depths + [WIDTH_CODES] * (len(self.gene_names()) - 4))
+
+    def to_genes(self, arch):
+        def per_slot(which):
+            return [arch.stages[s][i][which] if i < arch.depths[s] else WIDTH_CODES[0] for s, i in self._slots()]
+        if self.tied:
+            return tuple(arch.depths) + tuple(per_slot(0)) + tuple(blocks[0][1] for blocks in arch.stages)
+        return tuple(arch.depths) + tuple(per_slot(0)) + tuple(per_slot(1)) + (arch.stem,)
+
+    def from_genes(self, genes):
+        genes = tuple(genes)
+        depths, slots = genes[:4], len(self._slots())
+        starts = [sum(MAX_DEPTHS[:s]) for s in range(4)]
+        conv1 = [genes[4 + starts[s]:4 + starts[s] + MAX_DEPTHS[s]] for s in range(4)]
+        if self.tied:
+            conv2 = genes[4 + slots:4 + slots + 4]
+            return self.make(depths, conv2[0], conv1, conv2)
+        conv2 = [genes[4 + slots + starts[s]:4 + slots + starts[s] + MAX_DEPTHS[s]] for s in range(4)]
+        return self.make(depths, genes[-1], conv1, conv2)
+
     def blocks(self, arch):
         """Every active BasicBlock: channels, stride, projection, and its slot in the largest net."""
         specs, cin = [], width(STEM_BASE, arch.stem)

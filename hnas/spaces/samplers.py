@@ -117,6 +117,26 @@ def progressive_phases(space, depth_phases, width_phases):
     return phases
 
 
+class WithinLimits:
+    """SPOS training under a budget: a base sampler's draws, rejected until one satisfies
+    `limits` (arch -> bool, e.g. hnas.proxies.limits.Limits)."""
+
+    MAX_TRIES = 1000
+
+    def __init__(self, base, limits):
+        if isinstance(base, StrictFairSampler):
+            raise HnasError("the strict_fair sampler cannot be restricted to a FLOPs/params range: rejecting "
+                            "draws breaks its fairness (use uniform, params_pool or progressive)")
+        self.base, self.limits = base, limits
+
+    def draw(self, index, step=None):
+        for attempt in range(self.MAX_TRIES):
+            arch = self.base.draw(index * self.MAX_TRIES + attempt, step)
+            if self.limits(arch):
+                return arch
+        raise HnasError(f"no arch within {self.limits.describe()} in {self.MAX_TRIES} draws of the sampler")
+
+
 SAMPLERS = ("uniform", "strict_fair", "params_pool", "progressive")
 
 

@@ -11,7 +11,9 @@ from hnas.evaluate.scoring import SupernetScorer, fixed_batches, loss_and_accura
 from hnas.io import check_writable, write_json
 from hnas.models import create_standalone, create_supernet
 from hnas.proxies import build_prior
+from hnas.proxies.limits import Limits
 from hnas.spaces import build_sampler, get_space
+from hnas.spaces.samplers import WithinLimits
 from hnas.train.callbacks import Checkpointer, NaNGuard, ProgressBar, ScalarLogger
 from hnas.train.checkpoint import CheckpointDir, load_params, resolve_checkpoint, restore_optimizer
 from hnas.train.losses import PairwiseRankLoss
@@ -138,11 +140,13 @@ def train_supernet(config, fresh=False):
     if config["model"]["pretrained"]:
         _load_pretrained(supernet, config["model"])
     steps_per_epoch = _steps_per_epoch(data, config["data"]["batch_size"])
+    limits = training_limits(config, space, data)
 
     def sampler_named(name):
-        return build_sampler(name, space, seed=t["seed"], num_classes=data.num_classes,
-                             steps_per_epoch=steps_per_epoch, phase_epochs=t["phase_epochs"],
-                             depth_phases=t["depth_phases"], width_phases=t["width_phases"])
+        sampler = build_sampler(name, space, seed=t["seed"], num_classes=data.num_classes,
+                                steps_per_epoch=steps_per_epoch, phase_epochs=t["phase_epochs"],
+                                depth_phases=t["depth_phases"], width_phases=t["width_phases"])
+        return WithinLimits(sampler, limits) if limits.active else sampler
     sampler = sampler_named(t["sampler"])
     middle = sampler_named(t["middle_sampler"]) if t["middle_sampler"] else sampler
     plan = StepPlan(t["strategy"], space, middle if t["strategy"] == "sandwich" else sampler,
@@ -169,6 +173,14 @@ def train_supernet(config, fresh=False):
         write_json(run_dir / "config.json", config, indent=2)
     return _prepare_resume_fit(trainer, config, data, dict(t, batch_size=config["data"]["batch_size"]),
                                run_dir, meta)
+
+
+def training_limits(config, space, data):
+    t = config["train"]
+    limits = Limits(space, data.num_classes, data.image_size, config["model"], t["min_flops"], t["max_flops"],
+                    t["min_params"], t["max_params"])
+    limits.check_reachable(random.Random(t["seed"]))
+    return limits
 
 
 def _load_pretrained(supernet, model_options):

@@ -1,0 +1,164 @@
+"""`hnas search`: score candidates with a trained supernet (the evaluator's BN mode and metric) and
+keep the best, by evolution (SPOS), random search or a grid over named genes, under FLOPs/params
+limits. Resumable: every score is saved as it is computed, and a rerun regenerates the same
+candidates (each generation's random numbers follow from the seed and the generation) and scores
+only the ones not yet scored."""
+import random
+from pathlib import Path
+
+from tqdm import tqdm
+
+from hnas.errors import HnasError
+from hnas.evaluate.archfile import write_arch_file
+from hnas.io import check_writable, write_json
+from hnas.proxies.limits import Limits
+from hnas.search.candidates import grid_candidates, offspring, pareto_front, random_candidates
+from hnas.spaces import get_space
+
+METHODS = ("evolution", "random", "grid")
+STATE_FILE = "state.json"
+SAVE_EVERY = 10
+
+
+class ScoreBook:
+    """Scores by arch string in the order they were computed, saved to state.json."""
+
+    def __init__(self, out, fingerprint, score):
+        self.path, self.fingerprint, self._score = Path(out) / STATE_FILE, fingerprint, score
+        self.scores, self.history, self._unsaved = {}, [], 0
+        if self.path.exists():
+            import json
+            saved = json.loads(self.path.read_text())
+            if saved.get("fingerprint") != fingerprint:
+                raise HnasError(f"{out} holds a search with other settings (checkpoint, method, limits or "
+                                f"eval); use another --out or pass --fresh")
+            self.scores, self.history = saved["scores"], saved["history"]
+            print(f"resuming the search in {out}: {len(self.scores)} archs already scored")
+
+    def score_all(self, space, archs, desc):
+        for arch in tqdm(archs, desc=desc, unit="arch", leave=False, dynamic_ncols=True):
+            text = space.format(arch)
+            if text not in self.scores:
+                self.scores[text] = self._score(arch)
+                self._unsaved += 1
+                if self._unsaved >= SAVE_EVERY:
+                    self.save()
+        self.save()
+        return [self.scores[space.format(a)] for a in archs]
+
+    def record(self, entry):
+        if not any(h["generation"] == entry["generation"] for h in self.history):
+            self.history.append(entry)
+        self.save()
+
+    def save(self):
+        write_json(self.path, {"fingerprint": self.fingerprint, "scores": self.scores, "history": self.history})
+        self._unsaved = 0
+
+    def best(self, count, among=None):
+        """The `count` best scored archs (of `among` if given); ties broken by the arch string."""
+        pool = self.scores if among is None else [t for t in among if t in self.scores]
+        return sorted(pool, key=lambda text: (-self.scores[text], text))[:count]
+
+
+def _generation_summary(generation, book, population):
+    best = population[0]
+    return {"generation": generation, "best_arch": best, "best_score": book.scores[best],
+            "population_mean": sum(book.scores[t] for t in population) / len(population),
+            "scored": len(book.scores)}
+
+
+def evolve(space, book, rng_for, allowed, generations, population, parents, mutations, crossovers, probability):
+    """SPOS evolution. `proposed` holds the archs of the generations so far; a rerun replays the same
+    generations (scores come from the book), so a resumed search follows the same trajectory."""
+    proposed = set()
+    start = random_candidates(space, rng_for(0), population, allowed, proposed)
+    if not start:
+        raise HnasError("no candidate satisfies the limits")
+    book.score_all(space, start, "generation 0")
+    book.record(_generation_summary(0, book, book.best(population, proposed)))
+    for generation in range(1, generations + 1):
+        top = [space.parse(t) for t in book.best(parents, proposed)]
+        children = offspring(space, top, rng_for(generation), mutations, crossovers, probability, allowed, proposed)
+        book.score_all(space, children, f"generation {generation}")
+        book.record(_generation_summary(generation, book, book.best(population, proposed)))
+
+
+def _write_outputs(out, space, book, limits, top_k):
+    texts = list(book.scores)
+    entries = [(f"arch{i + 1}", t) for i, t in enumerate(texts)]
+    write_arch_file(out / "scored.json", entries, {k: book.scores[t] for k, t in entries})
+    top = book.best(top_k)
+    write_arch_file(out / "top.json", [(f"top{i + 1}", t) for i, t in enumerate(top)],
+                    {f"top{i + 1}": book.scores[t] for i, t in enumerate(top)})
+    write_json(out / "history.json", book.history, indent=1)
+    measured = [limits.measure(space.parse(t)) for t in texts]
+    fronts = {}
+    for cost in ("flops", "params"):
+        front = pareto_front([(m[cost], book.scores[t]) for m, t in zip(measured, texts)])
+        fronts[cost] = front
+        write_json(out / f"pareto_{cost}.json", {f"arch{i + 1}": {"arch": texts[i], "acc": book.scores[texts[i]],
+                                                                  "flops": measured[i]["flops"],
+                                                                  "params": measured[i]["params"]}
+                                                 for i in front}, indent=1)
+    _plot_pareto(out / "pareto.png", texts, book.scores, measured, fronts)
+    return top
+
+
+def _plot_pareto(path, texts, scores, measured, fronts):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, cost in zip(axes, ("flops", "params")):
+        xs, ys = [m[cost] for m in measured], [scores[t] for t in texts]
+        ax.scatter(xs, ys, s=6, alpha=0.4, label="scored")
+        front = sorted(fronts[cost], key=lambda i: xs[i])
+        ax.plot([xs[i] for i in front], [ys[i] for i in front], "r.-", label="Pareto front")
+        ax.set(xlabel="FLOPs (MACs)" if cost == "flops" else "parameters", ylabel="supernet score")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def search(config, checkpoint, out, method="evolution", generations=10, population=20, parents=5,
+           mutations=10, crossovers=10, mutate_prob=0.1, budget=None, dims=(), base_arch=None, top_k=10,
+           seed=0, fresh=False, min_flops=None, max_flops=None, min_params=None, max_params=None):
+    from hnas.evaluate.run import build_scorer
+    from hnas.train.checkpoint import resolve_checkpoint
+    if method not in METHODS:
+        raise HnasError(f"unknown search method {method!r}; expected one of {', '.join(METHODS)}")
+    space = get_space(config["space"])
+    out = Path(out)
+    check_writable(out)
+    if fresh:
+        (out / STATE_FILE).unlink(missing_ok=True)
+    params, meta = resolve_checkpoint(checkpoint)
+    limits = Limits(space, meta.get("num_classes", 100), meta.get("image_size") or config["data"]["image_size"],
+                    config["model"], min_flops, max_flops, min_params, max_params)
+    limits.check_reachable(random.Random(seed))
+    base = space.parse(base_arch, key="--base_arch") if base_arch else space.largest()
+    settings = {"method": method, "generations": generations, "population": population, "parents": parents,
+                "mutations": mutations, "crossovers": crossovers, "mutate_prob": mutate_prob, "budget": budget,
+                "dims": list(dims), "base_arch": space.format(base), "seed": seed, "limits": limits.bounds}
+    fingerprint = {"checkpoint": str(Path(params).resolve()), "mtime": Path(params).stat().st_mtime,
+                   "eval": config["eval"], "data": config["data"], "search": settings}
+    grid = grid_candidates(space, base, list(dims), limits) if method == "grid" else None
+    scorer, _ = build_scorer(config, checkpoint)
+    book = ScoreBook(out, fingerprint, lambda arch: scorer.evaluate(arch)["score"])
+
+    def rng_for(generation):
+        return random.Random(f"search:{seed}:{generation}")
+
+    if method == "evolution":
+        evolve(space, book, rng_for, limits, generations, population, parents, mutations, crossovers, mutate_prob)
+    else:
+        count = budget or population * (generations + 1)
+        archs = grid if method == "grid" else random_candidates(space, rng_for(0), count, limits, set())
+        book.score_all(space, archs, method)
+        book.record(_generation_summary(0, book, book.best(population)))
+    top = _write_outputs(out, space, book, limits, top_k)
+    print(f"{method} search: scored {len(book.scores)} archs within {limits.describe()}; best {top[0]} "
+          f"(score {book.scores[top[0]]:.4f}); wrote {out}/top.json, scored.json, history.json, pareto.png")
+    return book
