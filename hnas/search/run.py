@@ -3,6 +3,7 @@ keep the best, by evolution (SPOS), random search or a grid over named genes, un
 limits. Resumable: every score is saved as it is computed, and a rerun regenerates the same
 candidates (each generation's random numbers follow from the seed and the generation) and scores
 only the ones not yet scored."""
+import json
 import random
 from pathlib import Path
 
@@ -24,10 +25,10 @@ class ScoreBook:
     """Scores by arch string in the order they were computed, saved to state.json."""
 
     def __init__(self, out, fingerprint, score):
+        fingerprint = json.loads(json.dumps(fingerprint))  # compared with its saved (JSON) form
         self.path, self.fingerprint, self._score = Path(out) / STATE_FILE, fingerprint, score
         self.scores, self.history, self._unsaved = {}, [], 0
         if self.path.exists():
-            import json
             saved = json.loads(self.path.read_text())
             if saved.get("fingerprint") != fingerprint:
                 raise HnasError(f"{out} holds a search with other settings (checkpoint, method, limits or "
