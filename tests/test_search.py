@@ -18,6 +18,7 @@ R20 = ResNet20Space()
                          ids=["resnet20", "resnet48", "resnet48-untied"])
 def test_genes_round_trip_and_variation_gives_valid_archs(space):
     rng = random.Random(0)
+    changed = []
     for _ in range(200):
         a, b = space.sample(rng), space.sample(rng)
         assert space.from_genes(space.to_genes(a)) == a
@@ -25,7 +26,10 @@ def test_genes_round_trip_and_variation_gives_valid_archs(space):
         assert all(g in (x, y) for g, x, y in zip(space.to_genes(child), space.to_genes(a), space.to_genes(b)))
         mutant = mutate(space, a, rng, 0.1)
         space.validate(mutant)  # raises on an invalid arch
-        assert sum(x != y for x, y in zip(space.to_genes(mutant), space.to_genes(a))) <= len(space.gene_names())
+        changed.append(sum(x != y for x, y in zip(space.to_genes(mutant), space.to_genes(a))))
+    # about 10% of the genes are redrawn (a redraw may keep its value), most mutants differ
+    assert 0.03 < sum(changed) / len(changed) / len(space.gene_names()) < 0.15
+    assert sum(c > 0 for c in changed) > 150
     names = space.gene_names()
     assert len(names) == len(set(names)) == len(space.gene_choices())
 
