@@ -34,11 +34,12 @@ def merge(archs, out, *parts, normalize=False, space="resnet20"):
     print(f"wrote {out} ({len(entries)} archs from {len(parts)} shards)")
 
 
-def standalone(config, arch, out_dir=None, fresh=False, **overrides):
-    """Train one arch from scratch (ground truth): hnas standalone CONFIG --arch STRING"""
+def standalone(config, arch, out_dir=None, fresh=False, init=None, **overrides):
+    """Train one arch from scratch (ground truth) or fine-tune it from exported weights:
+    hnas standalone CONFIG --arch STRING [--init EXPORT_DIR/model.pdparams]"""
     from hnas.config import load_config
     from hnas.train.run import train_standalone
-    result = train_standalone(load_config(config, **overrides), arch, out_dir=out_dir, fresh=fresh)
+    result = train_standalone(load_config(config, **overrides), arch, out_dir=out_dir, fresh=fresh, init=init)
     print(f"{result['arch']}: test acc {result['acc']:.4f} loss {result['loss']:.4f}")
 
 
@@ -112,6 +113,16 @@ def search(config, checkpoint, out, method="evolution", generations=10, populati
                _names(dims), base_arch, int(top_k), seed, fresh, min_flops, max_flops, min_params, max_params)
 
 
+def export(config, checkpoint, arch, out, **overrides):
+    """Export one arch as a stand-alone model (BN recalibrated on training data; .pdparams and a
+    paddle.jit inference model), checked against the supernet: hnas export CONFIG --checkpoint RUN --arch A --out DIR"""
+    from hnas.config import load_config
+    from hnas.search.export import export_subnet
+    report = export_subnet(load_config(config, **overrides), checkpoint, arch, out)
+    print(f"exported {report['arch']} to {out}: test acc {report['exported']['acc']:.4f} "
+          f"(supernet {report['supernet']['acc']:.4f}), loss {report['exported']['loss']:.4f}")
+
+
 def ablate(config, output=None, workers=None):
     """Rank consistency of a grid of recipes against stand-alone ground truth (resumable):
     hnas ablate configs/ablate_digits.yaml [--workers 2] [--output DIR]"""
@@ -124,7 +135,8 @@ def ablate(config, output=None, workers=None):
 
 COMMANDS = {"train": train, "test": test, "merge": merge, "standalone": standalone, "sample": sample, "rank": rank,
             "groundtruth": groundtruth, "proxy": proxy,
-            "ablate": ablate, "search": search}
+            "ablate": ablate, "search": search,
+            "export": export}
 
 
 def main(argv=None):

@@ -117,3 +117,57 @@ def test_budgeted_training_samples_only_inside_the_range(tmp_path):
         train_supernet(tiny_config(tmp_path / "b", **{"train.sampler": "uniform", "train.max_params": 100}))
     with pytest.raises(HnasError, match="strict_fair sampler cannot be restricted"):
         train_supernet(tiny_config(tmp_path / "c", **{"train.max_flops": 10**9}))
+
+
+def _exported_equals_supernet(config, run, arch, out):
+    import numpy as np
+    import paddle
+    from hnas.search.export import export_subnet
+    report = export_subnet(config, run, arch, out)
+    assert report["exported"]["acc"] == report["supernet"]["acc"]
+    assert report["exported"]["loss"] == pytest.approx(report["supernet"]["loss"], abs=1e-4)
+    assert (out / "model.pdparams").exists() and (out / "inference.pdmodel").exists()
+    # the inference model computes what the saved parameters compute
+    size = config["data"]["image_size"]
+    x = paddle.to_tensor(np.random.RandomState(0).randn(2, 3, size, size).astype("float32"))
+    loaded = paddle.jit.load(str(out / "inference"))
+    loaded.eval()
+    from hnas.train.run import standalone_from_config
+    from hnas.spaces import get_space
+    space = get_space(config["space"])
+    net = standalone_from_config(config, space.parse(arch), loaded(x).shape[1])
+    net.set_state_dict(paddle.load(str(out / "model.pdparams")))
+    net.eval()
+    assert np.allclose(loaded(x).numpy(), net(x).numpy(), atol=1e-5)
+    return report
+
+
+def test_export_matches_the_supernet_and_fine_tunes(trained_run, tmp_path, capsys):
+    from hnas.cli import main
+    from hnas.train.run import train_standalone
+    arch = "8-8-4-4-16-16-12-4-24-8-8-16-4-36-32-8-32-8-4-64"
+    config = tiny_config(trained_run)
+    _exported_equals_supernet(config, trained_run, arch, tmp_path / "export")
+    result = train_standalone(tiny_config(tmp_path / "ft", **{"standalone.epochs": 1, "standalone.lr": 1e-9,
+                                                               "standalone.warmup_steps": 0}),
+                              arch, out_dir=tmp_path / "ft", init=str(tmp_path / "export" / "model.pdparams"))
+    import numpy as np
+    import paddle
+    from hnas.train.checkpoint import resolve_checkpoint
+    start = paddle.load(str(tmp_path / "export" / "model.pdparams"))
+    tuned = paddle.load(str(resolve_checkpoint(tmp_path / "ft")[0]))
+    # a (near) zero learning rate keeps the exported weights: the run started from them
+    assert all(np.allclose(start[k].numpy(), tuned[k].numpy(), atol=1e-6) for k in start if k.endswith("conv1.weight"))
+    assert 0.0 <= result["acc"] <= 1.0
+    with pytest.raises(SystemExit):
+        main(["export", "None", "--checkpoint", str(trained_run), "--arch", "1-2-3", "--out", str(tmp_path / "x")])
+    assert "arch '--arch'" in capsys.readouterr().err
+
+
+def test_export_a_resnet48_subnet(image_folder, tmp_path):
+    from test_pipeline_resnet48 import tiny48
+    from hnas.train.run import train_supernet
+    config = tiny48(image_folder, tmp_path / "run", **{"train.epochs": 1})
+    train_supernet(config)
+    arch = ResNet48Space().format(ResNet48Space().sample(random.Random(3)))
+    _exported_equals_supernet(config, tmp_path / "run", arch, tmp_path / "export")

@@ -1,4 +1,6 @@
 """Scoring one network or one supernet arch on fixed, preloaded test batches."""
+from contextlib import contextmanager
+
 import numpy as np
 import paddle
 import paddle.nn.functional as F
@@ -70,8 +72,10 @@ class SupernetScorer:
         self.supernet, self.test_batches = supernet, test_batches
         self.bn_mode, self.metric, self.calib_batches = bn_mode, metric, calib_batches
 
-    def evaluate(self, arch):
-        """{'loss', 'acc', 'score'}; score is -loss or acc, higher is better."""
+    @contextmanager
+    def arch_ready(self, arch):
+        """The supernet set to `arch` in eval mode with the BN statistics its bn_mode scores with
+        (calibrated ones for calib_*); the stored statistics are restored afterwards."""
         net = self.supernet
         was_training = net.training
         net.set_arch(arch)
@@ -79,13 +83,9 @@ class SupernetScorer:
         saved = ({name: t.clone() for name, t in net.running_statistics().items()}
                  if self.bn_mode.startswith("calib") else None)
         try:
-            if self.bn_mode == "batch":
-                with net.bn_stats_mode("batch"):
-                    result = loss_and_accuracy(net, self.test_batches)
-            else:
-                if saved is not None:
-                    self._calibrate()
-                result = loss_and_accuracy(net, self.test_batches)
+            if saved is not None:
+                self._calibrate()
+            yield net
         finally:
             if saved is not None:
                 current = net.running_statistics()
@@ -93,6 +93,15 @@ class SupernetScorer:
                     current[name].set_value(value)
             if was_training:
                 net.train()
+
+    def evaluate(self, arch):
+        """{'loss', 'acc', 'score'}; score is -loss or acc, higher is better."""
+        with self.arch_ready(arch) as net:
+            if self.bn_mode == "batch":
+                with net.bn_stats_mode("batch"):
+                    result = loss_and_accuracy(net, self.test_batches)
+            else:
+                result = loss_and_accuracy(net, self.test_batches)
         result["score"] = -result["loss"] if self.metric == "loss" else result["acc"]
         return result
 

@@ -215,8 +215,9 @@ def _prepare_resume_fit(trainer, config, data, recipe, run_dir, meta):
     return trainer
 
 
-def train_standalone(config, arch_text, out_dir=None, fresh=False):
-    """Train one arch from scratch with the stand-alone recipe; write result.json (test acc and loss)."""
+def train_standalone(config, arch_text, out_dir=None, fresh=False, init=None):
+    """Train one arch with the stand-alone recipe, from scratch or from `init` (e.g. an `hnas export`
+    model.pdparams, to fine-tune); write result.json (test acc and loss)."""
     s, t = config["standalone"], config["train"]
     space = get_space(config["space"])
     arch = space.parse(arch_text, key="--arch")
@@ -227,6 +228,8 @@ def train_standalone(config, arch_text, out_dir=None, fresh=False):
     seed_everything(t["seed"])
     data = data_from_config(config)
     network = standalone_from_config(config, arch, data.num_classes)
+    if init:
+        load_params(network, init)  # a checkpoint in run_dir, if any, still wins: the run resumes
     meta = {"kind": "standalone", "space": config["space"], "arch": space.format(arch),
             "num_classes": data.num_classes, "image_size": data.image_size, "model": dict(config["model"])}
     test_batches = fixed_batches(data.test, config["eval"]["batch_size"])
