@@ -123,6 +123,16 @@ def export(config, checkpoint, arch, out, **overrides):
           f"(supernet {report['supernet']['acc']:.4f}), loss {report['exported']['loss']:.4f}")
 
 
+def analyze(scores, by=None, space="resnet20", out=None):
+    """EDF of a scored arch list, overall or split by one dimension (GML-style design-space analysis):
+    hnas analyze --scores scored.json [--by c19 | depth3 | s3.conv2] [--space resnet48] [--out DIR]"""
+    from hnas.search.analyze import analyze as run_analyze
+    from hnas.spaces import get_space
+    table, plot = run_analyze(scores, get_space(space), by, out)
+    print(table)
+    print(f"plot: {plot}")
+
+
 def ablate(config, output=None, workers=None):
     """Rank consistency of a grid of recipes against stand-alone ground truth (resumable):
     hnas ablate configs/ablate_digits.yaml [--workers 2] [--output DIR]"""
@@ -136,7 +146,7 @@ def ablate(config, output=None, workers=None):
 COMMANDS = {"train": train, "test": test, "merge": merge, "standalone": standalone, "sample": sample, "rank": rank,
             "groundtruth": groundtruth, "proxy": proxy,
             "ablate": ablate, "search": search,
-            "export": export}
+            "export": export, "analyze": analyze}
 
 
 def main(argv=None):

@@ -171,3 +171,28 @@ def test_export_a_resnet48_subnet(image_folder, tmp_path):
     train_supernet(config)
     arch = ResNet48Space().format(ResNet48Space().sample(random.Random(3)))
     _exported_equals_supernet(config, tmp_path / "run", arch, tmp_path / "export")
+
+
+def test_edf_analysis_of_the_real_2021_ground_truth(gt2021, tmp_path, capsys):
+    from hnas.cli import main
+    scores = tmp_path / "gt.json"
+    scores.write_text(json.dumps(gt2021))
+    main(["analyze", "--scores", str(scores), "--by", "c19", "--out", str(tmp_path / "edf")])
+    table = capsys.readouterr().out
+    rows = [line.split(" | ") for line in table.splitlines() if line.startswith("| c19=")]
+    assert [r[0] for r in rows] == [f"| c19={w}" for w in range(4, 65, 4)]  # numeric order
+    assert sum(int(r[1]) for r in rows) == 1000
+    medians = {r[0]: float(r[4]) for r in rows}
+    assert medians["| c19=64"] > medians["| c19=4"]  # a wider last layer ranks higher on real data
+    assert (tmp_path / "edf" / "edf_c19.png").exists() and (tmp_path / "edf" / "edf_c19.md").exists()
+
+
+def test_edf_groups_mark_unused_resnet48_blocks():
+    from hnas.search.analyze import edf_groups
+    space = ResNet48Space()
+    rng = random.Random(0)
+    entries = [(f"a{i}", space.format(a), float(i)) for i, a in enumerate(space.sample(rng) for _ in range(50))]
+    groups = edf_groups(space, entries, "s3b8.conv1")
+    assert "unused" in groups and sum(len(v) for v in groups.values()) == 50
+    depth8 = [e for e in entries if space.parse(e[1]).depths[2] == 8]
+    assert len(groups["unused"]) == 50 - len(depth8)

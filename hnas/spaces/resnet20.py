@@ -84,6 +84,10 @@ class ResNet20Space:
     def from_genes(self, genes):
         return self.validate(tuple(genes))
 
+    def gene_values(self, arch):
+        """{gene name: value}; position 20 is carried by the string but unused by the network."""
+        return dict(zip(self.gene_names(), self.to_genes(arch)))
+
     def sample(self, rng):
         """Every position independently uniform over its choices."""
         return tuple(rng.choice(c) for c in self.choices)

@@ -188,6 +188,17 @@ class ResNet48Space:
             return tuple(arch.depths) + tuple(per_slot(0)) + tuple(blocks[0][1] for blocks in arch.stages)
         return tuple(arch.depths) + tuple(per_slot(0)) + tuple(per_slot(1)) + (arch.stem,)
 
+    def gene_values(self, arch):
+        """{gene name: value}, None for a block slot past its stage's depth (carried, unused)."""
+        values = dict(zip(self.gene_names(), self.to_genes(arch)))
+        for stage, index in self._slots():
+            if index >= arch.depths[stage]:
+                for which in ("conv1", "conv2"):
+                    name = f"s{stage + 1}b{index + 1}.{which}"
+                    if name in values:
+                        values[name] = None
+        return values
+
     def from_genes(self, genes):
         genes = tuple(genes)
         depths, slots = genes[:4], len(self._slots())
