@@ -35,6 +35,10 @@ DEFAULTS = {
         "rank_margin": 0.0,
         # train only archs inside these bounds (SPOS budget; MACs at data.image_size, parameters)
         "min_flops": None, "max_flops": None, "min_params": None, "max_params": None,
+        # sampler arch_pool: a fixed subset of arch_pool_size archs from this arch file
+        "arch_pool": None, "arch_pool_size": 100,
+        # start a fresh run from a trained supernet's weights (post-training refinement)
+        "init_checkpoint": None,
         "eval_every": 1, "log_every": 20, "keep_checkpoints": 2,
     },
     "eval": {

@@ -45,7 +45,8 @@ def test_every_shipped_recipe_is_consistent(path):
     t = config["train"]
     space = get_space(config["space"])
     assert MODELS[model_name(config["space"], config["model"])].space == config["space"]
-    sampler = build_sampler(t["sampler"], space, seed=0, num_classes=10)
+    pool = [space.sample(__import__("random").Random(i)) for i in range(5)]  # stands in for train.arch_pool
+    sampler = build_sampler(t["sampler"], space, seed=0, num_classes=10, arch_pool=pool)
     StepPlan(t["strategy"], space, sampler, t["num_archs"], t["distill"])(0)
     assert t["distill_loss"] in DISTILL_LOSSES
     if t["rank_loss"]:

@@ -196,3 +196,28 @@ def test_edf_groups_mark_unused_resnet48_blocks():
     assert "unused" in groups and sum(len(v) for v in groups.values()) == 50
     depth8 = [e for e in entries if space.parse(e[1]).depths[2] == 8]
     assert len(groups["unused"]) == 50 - len(depth8)
+
+
+def test_post_training_refinement_on_a_fixed_subset_with_the_exported_largest_as_teacher(trained_run, tmp_path):
+    import numpy as np
+    import paddle
+    from hnas.cli import main
+    from hnas.search.export import export_subnet
+    from hnas.train.checkpoint import resolve_checkpoint
+    from hnas.train.run import train_supernet
+    export_subnet(tiny_config(trained_run), trained_run, R20.format(R20.largest()), tmp_path / "largest")
+    archs = tmp_path / "submission.json"
+    main(["sample", str(archs), "--n", "20", "--seed", "4"])
+    config = tiny_config(tmp_path / "refine", **{
+        "train.epochs": 1, "train.lr": 0.0, "train.warmup_steps": 0, "train.init_checkpoint": str(trained_run),
+        "train.strategy": "dyna_batch", "train.sampler": "arch_pool", "train.arch_pool": str(archs),
+        "train.arch_pool_size": 3, "train.num_archs": 2, "train.distill": "teacher", "train.distill_loss": "mixed",
+        "train.teacher_checkpoint": str(tmp_path / "largest" / "model.pdparams")})
+    trainer = train_supernet(config)
+    listed = {e["arch"] for e in json.loads(archs.read_text()).values()}
+    trained = {R20.format(arch) for step in range(trainer.global_step) for arch, _ in trainer.plan(step)}
+    assert len(trained) <= 3 and trained <= listed
+    # lr 0: the refined supernet still holds the weights it started from
+    start = paddle.load(str(resolve_checkpoint(trained_run)[0]))
+    end = paddle.load(str(resolve_checkpoint(tmp_path / "refine")[0]))
+    assert all(np.allclose(start[k].numpy(), end[k].numpy()) for k in start if k.endswith("weight"))

@@ -66,6 +66,15 @@ class WeightedPoolSampler:
         weights = [space.count_params(a, num_classes=num_classes) for a in pool]
         return cls(pool, weights, seed=seed, power=power)
 
+    @classmethod
+    def fixed_subset(cls, archs, size, seed=0):
+        """Uniform over `size` archs drawn once (seeded) from a list, e.g. the submission list:
+        the 2021 2nd place's post-training refinement on a fixed subset."""
+        if not archs:
+            raise HnasError("the arch pool is empty")
+        chosen = _rng(seed, "subset").sample(list(archs), min(size, len(archs)))
+        return cls(chosen, [1.0] * len(chosen), seed=seed)
+
     def draw(self, index, step=None):
         return _rng(self.seed, index).choices(self.pool, self.weights, k=1)[0]
 
@@ -137,11 +146,16 @@ class WithinLimits:
         raise HnasError(f"no arch within {self.limits.describe()} in {self.MAX_TRIES} draws of the sampler")
 
 
-SAMPLERS = ("uniform", "strict_fair", "params_pool", "progressive")
+SAMPLERS = ("uniform", "strict_fair", "params_pool", "progressive", "arch_pool")
 
 
 def build_sampler(name, space, seed=0, num_classes=100, pool_size=1000, steps_per_epoch=1,
-                  phase_epochs=1, depth_phases=2, width_phases=3):
+                  phase_epochs=1, depth_phases=2, width_phases=3, arch_pool=None):
+    """`arch_pool`: the archs the arch_pool sampler picks its fixed subset of `pool_size` from."""
+    if name == "arch_pool":
+        if arch_pool is None:
+            raise HnasError("sampler arch_pool needs train.arch_pool (a competition arch file)")
+        return WeightedPoolSampler.fixed_subset(arch_pool, pool_size, seed)
     if name == "progressive":
         return ProgressiveShrinkingSampler(space, steps_per_epoch, phase_epochs, seed, depth_phases, width_phases)
     if name == "uniform":

@@ -6,6 +6,7 @@ import numpy as np
 import paddle
 
 from hnas.data import build_data
+from hnas.evaluate.archfile import read_arch_file
 from hnas.errors import HnasError
 from hnas.evaluate.scoring import SupernetScorer, fixed_batches, loss_and_accuracy
 from hnas.io import check_writable, write_json
@@ -141,11 +142,15 @@ def train_supernet(config, fresh=False):
         _load_pretrained(supernet, config["model"])
     steps_per_epoch = _steps_per_epoch(data, config["data"]["batch_size"])
     limits = training_limits(config, space, data)
+    if t["init_checkpoint"]:
+        load_params(supernet, resolve_checkpoint(t["init_checkpoint"])[0])  # a resumed run overrides it
+    pool = ([space.parse(text) for _, text in read_arch_file(t["arch_pool"], space)] if t["arch_pool"] else None)
 
     def sampler_named(name):
         sampler = build_sampler(name, space, seed=t["seed"], num_classes=data.num_classes,
-                                steps_per_epoch=steps_per_epoch, phase_epochs=t["phase_epochs"],
-                                depth_phases=t["depth_phases"], width_phases=t["width_phases"])
+                                pool_size=t["arch_pool_size"], steps_per_epoch=steps_per_epoch,
+                                phase_epochs=t["phase_epochs"], depth_phases=t["depth_phases"],
+                                width_phases=t["width_phases"], arch_pool=pool)
         return WithinLimits(sampler, limits) if limits.active else sampler
     sampler = sampler_named(t["sampler"])
     middle = sampler_named(t["middle_sampler"]) if t["middle_sampler"] else sampler
