@@ -16,6 +16,10 @@ def run_tasks(function, tasks, workers=1, desc="runs", already_done=0):
                 for result in pool.imap(function, tasks):
                     results.append(result)
                     bar.update(1)
+                # let the workers exit on their own: the pool's terminate() would SIGTERM them,
+                # and paddle reports that as an abort
+                pool.close()
+                pool.join()
         else:
             for task in tasks:
                 results.append(function(task))

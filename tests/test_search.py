@@ -47,8 +47,10 @@ def test_offspring_respect_limits_and_never_repeat():
 
 
 def test_grid_and_pareto_front():
-    archs = grid_candidates(R20, R20.smallest(), ["c1", "c20"], lambda a: True)
+    archs = grid_candidates(R20, R20.smallest(), ["c1", "c19"], lambda a: True)
     assert len(archs) == 4 * 16 and {a[0] for a in archs} == {4, 8, 12, 16}
+    # position 20 is unused by the network: varying it gives one candidate, not 16
+    assert len(grid_candidates(R20, R20.smallest(), ["c20"], lambda a: True)) == 1
     with pytest.raises(HnasError, match="unknown dimensions \\['c21'\\]"):
         grid_candidates(R20, R20.smallest(), ["c21"], lambda a: True)
     rng = random.Random(2)

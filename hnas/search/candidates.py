@@ -1,7 +1,8 @@
 """Candidate archs for search (pure Python). Archs are handled as genes (the space's fixed-length
 list of independent choices), so mutation and crossover always give valid archs of either space.
 Every generator only returns archs that satisfy `allowed` (the FLOPs/params limits) and are not in
-`seen`, so nothing outside the limits is ever scored and nothing is scored twice."""
+`seen`, in the space's canonical form (one string per network), so nothing outside the limits is
+ever scored and no network is scored twice."""
 import itertools
 
 from hnas.errors import HnasError
@@ -14,7 +15,7 @@ def _collect(make, count, allowed, seen, space):
     for _ in range(count * MAX_TRIES_PER_CANDIDATE):
         if len(found) == count:
             break
-        arch = make()
+        arch = space.canonical(make())
         text = space.format(arch)
         if text not in seen and allowed(arch):
             seen.add(text)
@@ -61,7 +62,7 @@ def grid_candidates(space, base, dims, allowed):
         genes = list(base_genes)
         for p, v in zip(positions, values):
             genes[p] = v
-        arch = space.from_genes(genes)
+        arch = space.canonical(space.from_genes(genes))
         text = space.format(arch)
         if text not in seen and allowed(arch):
             seen.add(text)

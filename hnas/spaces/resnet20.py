@@ -84,6 +84,11 @@ class ResNet20Space:
     def from_genes(self, genes):
         return self.validate(tuple(genes))
 
+    def canonical(self, arch):
+        """The same network with position 20 (carried, unused) set to position 19's value, so
+        that search does not count two strings of one network as two candidates."""
+        return arch[:NUM_POSITIONS - 1] + (arch[NUM_POSITIONS - 2],)
+
     def gene_values(self, arch):
         """{gene name: value}; position 20 is carried by the string but unused by the network."""
         return dict(zip(self.gene_names(), self.to_genes(arch)))

@@ -188,6 +188,10 @@ class ResNet48Space:
             return tuple(arch.depths) + tuple(per_slot(0)) + tuple(blocks[0][1] for blocks in arch.stages)
         return tuple(arch.depths) + tuple(per_slot(0)) + tuple(per_slot(1)) + (arch.stem,)
 
+    def canonical(self, arch):
+        """Strings already name each network once (unused slots are '00')."""
+        return arch
+
     def gene_values(self, arch):
         """{gene name: value}, None for a block slot past its stage's depth (carried, unused)."""
         values = dict(zip(self.gene_names(), self.to_genes(arch)))
