@@ -166,13 +166,20 @@ def test_export_matches_the_supernet_and_fine_tunes(trained_run, tmp_path, capsy
     assert "arch '--arch'" in capsys.readouterr().err
 
 
-def test_export_a_resnet48_subnet(image_folder, tmp_path):
+def test_search_and_export_a_resnet48_supernet(image_folder, tmp_path):
     from test_pipeline_resnet48 import tiny48
+    from hnas.search.run import search
     from hnas.train.run import train_supernet
+    space = ResNet48Space()
     config = tiny48(image_folder, tmp_path / "run", **{"train.epochs": 1})
     train_supernet(config)
-    arch = ResNet48Space().format(ResNet48Space().sample(random.Random(3)))
-    _exported_equals_supernet(config, tmp_path / "run", arch, tmp_path / "export")
+    limit = 15_000_000
+    book = search(config, tmp_path / "run", tmp_path / "search", generations=1, population=3, parents=2,
+                  mutations=2, crossovers=1, max_params=limit)
+    assert len(book.scores) == 6
+    assert all(space.count_params(space.parse(t), 3) <= limit for t in book.scores)
+    best = json.loads((tmp_path / "search" / "top.json").read_text())["top1"]["arch"]
+    _exported_equals_supernet(config, tmp_path / "run", best, tmp_path / "export")
 
 
 def test_edf_analysis_of_the_real_2021_ground_truth(gt2021, tmp_path, capsys):
