@@ -28,6 +28,10 @@ def write_json(path, obj, indent=None):
     atomic_write(path, write)
 
 
+def write_text(path, text):
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+
+
 def check_writable(directory):
     """Fail before long work starts if outputs cannot be written here."""
     from hnas.errors import HnasError

@@ -6,9 +6,10 @@ from collections import defaultdict
 
 import numpy as np
 
-from hnas.io import atomic_write
+from hnas.io import atomic_write, write_text
 from hnas.metrics import kendall_tau, rank_report, seed_vs_seed_tau
 from hnas.metrics.report import matched_scores
+from hnas.plots import save_png, subplots
 
 
 def _rank_columns(pred_path, gt_path, space, ks, gt):
@@ -38,10 +39,7 @@ def _write_csv(path, rows):
 
 
 def _plot(path, labels, means, spreads, ceiling):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(8, 0.35 * len(labels) + 1.5))
+    fig, ax = subplots(figsize=(8, 0.35 * len(labels) + 1.5))
     y = np.arange(len(labels))
     ax.barh(y, means, xerr=spreads, color="tab:blue", alpha=0.7, capsize=3)
     ax.axvline(ceiling, color="tab:red", linestyle="--", label=f"stand-alone seed vs seed ({ceiling:.3f})")
@@ -50,8 +48,7 @@ def _plot(path, labels, means, spreads, ceiling):
     ax.set_xlabel("Kendall tau-b against stand-alone accuracy (mean ± std over seeds)")
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
-    plt.close(fig)
+    save_png(fig, path)
 
 
 def write_report(spec, space, gt_path, priors, cells):
@@ -76,7 +73,7 @@ def write_report(spec, space, gt_path, priors, cells):
     if subsets:
         _write_csv(spec.output / "subsets.csv", subsets)
     table = _markdown(spec, gt, results, subsets)
-    atomic_write(spec.output / "table.md", lambda tmp: open(tmp, "w").write(table))
+    write_text(spec.output / "table.md", table)
     return table
 
 

@@ -7,6 +7,7 @@ from scipy import stats
 from hnas.errors import HnasError
 from hnas.evaluate.archfile import read_arch_file
 from hnas.metrics import rank_report
+from hnas.plots import save_png, subplots
 
 
 def matched_scores(pred_path, gt_path, space):
@@ -30,19 +31,14 @@ def format_table(report):
 
 
 def scatter_plot(pred, true, path, title=""):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, (values, ranks) = plt.subplots(1, 2, figsize=(10, 4.5))
+    fig, (values, ranks) = subplots(1, 2, figsize=(10, 4.5))
     values.scatter(true, pred, s=6, alpha=0.6)
     values.set(xlabel="ground truth", ylabel="predicted", title="values")
     ranks.scatter(stats.rankdata(true), stats.rankdata(pred), s=6, alpha=0.6)
     ranks.set(xlabel="ground-truth rank", ylabel="predicted rank", title="ranks (1 = lowest)")
     fig.suptitle(title)
     fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_png(fig, path)
 
 
 def rank_files(pred_path, gt_path, space, ks=(10, 50, 100), plot=None):

@@ -7,7 +7,8 @@ import numpy as np
 
 from hnas.errors import HnasError
 from hnas.evaluate.archfile import read_arch_file
-from hnas.io import atomic_write, check_writable
+from hnas.io import check_writable, write_text
+from hnas.plots import save_png, subplots
 
 
 def edf_groups(space, entries, by=None):
@@ -40,17 +41,13 @@ def summary_rows(groups):
 
 
 def plot_edfs(path, groups, title):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = subplots(figsize=(6, 4))
     for label, scores in groups.items():
         ax.step(scores, np.arange(1, len(scores) + 1) / len(scores), where="post", label=f"{label} (n={len(scores)})")
     ax.set(xlabel="score", ylabel="fraction of archs with score <= x", title=title)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
-    plt.close(fig)
+    save_png(fig, path)
 
 
 def analyze(scores_path, space, by=None, out_dir=None):
@@ -65,5 +62,5 @@ def analyze(scores_path, space, by=None, out_dir=None):
     lines += [f"| {r['group']} | {r['n']} | {r['mean']:.4f} | {r['p10']:.4f} | {r['median']:.4f} | {r['p90']:.4f} |"
               for r in rows]
     table = "\n".join(lines) + "\n"
-    atomic_write(out_dir / f"{name}.md", lambda tmp: open(tmp, "w").write(table))
+    write_text(out_dir / f"{name}.md", table)
     return table, out_dir / f"{name}.png"

@@ -12,6 +12,7 @@ from tqdm import tqdm
 from hnas.errors import HnasError
 from hnas.evaluate.archfile import write_arch_file
 from hnas.io import check_writable, write_json
+from hnas.plots import save_png, subplots
 from hnas.proxies.limits import Limits
 from hnas.search.candidates import grid_candidates, offspring, pareto_front, random_candidates
 from hnas.spaces import get_space
@@ -107,10 +108,7 @@ def _write_outputs(out, space, book, limits, top_k):
 
 
 def _plot_pareto(path, texts, scores, measured, fronts):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    fig, axes = subplots(1, 2, figsize=(10, 4))
     for ax, cost in zip(axes, ("flops", "params")):
         xs, ys = [m[cost] for m in measured], [scores[t] for t in texts]
         ax.scatter(xs, ys, s=6, alpha=0.4, label="scored")
@@ -119,8 +117,7 @@ def _plot_pareto(path, texts, scores, measured, fronts):
         ax.set(xlabel="FLOPs (MACs)" if cost == "flops" else "parameters", ylabel="supernet score")
         ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_png(fig, path)
 
 
 def search(config, checkpoint, out, method="evolution", generations=10, population=20, parents=5,
