@@ -30,6 +30,11 @@ RECIPES = {
                                     "--train.rank_weight", "2.0", "--train.rank_ramp_epochs", "10"],
     "supernet + Zen rank loss": ["--train.rank_loss", "zen", "--train.rank_schedule", "progressive",
                                  "--train.rank_weight", "2.0", "--train.rank_ramp_epochs", "10"],
+    # Why the sampled subnets score near chance: an independent classifier per width gets ~1/16 of the
+    # sampled steps, and 270 steps are few. These rows separate the two causes.
+    "supernet + FC full": ["--model.fc", "full"],
+    "supernet + 120 epochs": ["--train.epochs", "120"],
+    "supernet + FC full + 120 epochs": ["--model.fc", "full", "--train.epochs", "120"],
 }
 
 

@@ -1,5 +1,6 @@
 import hashlib
 import json
+import re
 
 import numpy as np
 import paddle
@@ -119,6 +120,29 @@ def test_resuming_with_another_model_is_refused(tmp_path):
     train_supernet(tiny_config(tmp_path, **{"train.epochs": 1}))
     with pytest.raises(HnasError, match="holds a run of another model"):
         train_supernet(tiny_config(tmp_path, **{"model.bn": "independent"}))
+
+
+def test_resuming_with_another_recipe_is_refused_and_keeps_the_run(tmp_path):
+    train_supernet(tiny_config(tmp_path, **{"train.epochs": 1}))
+    latest = (tmp_path / "latest.json").read_text()
+    with pytest.raises(HnasError, match=r"trained with other settings \(train.lr 0.05 -> 0.2\).*--fresh"):
+        train_supernet(tiny_config(tmp_path, **{"train.epochs": 2, "train.lr": 0.2}))
+    assert (tmp_path / "latest.json").read_text() == latest
+    train_supernet(tiny_config(tmp_path, **{"train.epochs": 2, "train.log_every": 1}))  # longer, other logging
+    assert json.loads((tmp_path / "latest.json").read_text())["epoch"] == 2
+
+
+def test_more_epochs_continue_on_the_longer_schedule(tmp_path):
+    """Paddle's cosine decay is recursive; a restored 1-epoch state would keep the lr at 0."""
+    def logged_lrs(run):
+        return [float(lr) for lr in re.findall(r"step \d+ loss \S+ lr (\S+)", (run / "train.log").read_text())]
+    flags = {"train.log_every": 1}
+    train_supernet(tiny_config(tmp_path / "extended", **{"train.epochs": 1, **flags}))
+    train_supernet(tiny_config(tmp_path / "extended", **{"train.epochs": 3, **flags}))
+    train_supernet(tiny_config(tmp_path / "straight", **{"train.epochs": 3, **flags}))
+    extended, straight = logged_lrs(tmp_path / "extended"), logged_lrs(tmp_path / "straight")
+    assert len(extended) == len(straight) == 18
+    assert extended[6:] == straight[6:] and min(extended[6:-1]) > 0
 
 
 @pytest.mark.parametrize("overrides", [

@@ -1,4 +1,5 @@
 """Wiring a recipe into a training run: data + space + model + plan -> Trainer -> checkpoints."""
+import json
 import random
 from pathlib import Path
 
@@ -108,6 +109,22 @@ def _callbacks(run_dir, checkpoints, meta, t):
     return callbacks
 
 
+# Settings that may change between a run and its resumption: where things are read and written,
+# how often it logs and keeps checkpoints, how it is scored, and how long it trains.
+_RESUMABLE_CHANGES = {"data.root", "data.num_workers", "train.log_every", "train.keep_checkpoints",
+                      "train.eval_every", "train.epochs", "standalone.epochs"}
+
+
+def training_recipe(config, sections):
+    """The settings of `sections` that shape the trained weights, flattened to `section.key`, as
+    they read back from a checkpoint's latest.json."""
+    flat = {}
+    for section in sections:
+        items = config[section].items() if isinstance(config[section], dict) else [("", config[section])]
+        flat.update({f"{section}.{key}".rstrip("."): value for key, value in items})
+    return json.loads(json.dumps({k: v for k, v in flat.items() if k not in _RESUMABLE_CHANGES}, default=str))
+
+
 def _resume(trainer, checkpoints, meta):
     latest = checkpoints.latest()
     if latest is None:
@@ -115,10 +132,22 @@ def _resume(trainer, checkpoints, meta):
     if latest.get("model") != meta.get("model") or latest.get("space") != meta.get("space"):
         raise HnasError(f"{checkpoints.root} holds a run of another model ({latest.get('space')}, "
                         f"{latest.get('model')}); use another output.dir or pass --fresh")
+    before, now = latest.get("recipe"), meta.get("recipe")
+    if before is not None and now is not None and before != now:
+        changed = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
+        shown = ", ".join(f"{k} {before.get(k)!r} -> {now.get(k)!r}" for k in changed[:3])
+        raise HnasError(f"{checkpoints.root} was trained with other settings ({shown}"
+                        f"{', ...' if len(changed) > 3 else ''}); rerun with its settings, "
+                        f"use another output.dir, or pass --fresh")
     load_params(trainer.network, checkpoints.root / latest["params"])
     restore_optimizer(trainer._optimizer, trainer.network, checkpoints.root / latest["optimizer"])
     trainer.start_epoch, trainer.global_step = latest["epoch"], latest["step"]
     print(f"resuming {checkpoints.root} after epoch {latest['epoch']} (step {latest['step']})")
+    if latest.get("total_steps", meta["total_steps"]) != meta["total_steps"]:
+        # paddle's cosine decay is recursive in the last lr, so a restored state continues the old
+        # length; the closed form at the current step follows the new one
+        trainer._optimizer._learning_rate.step(trainer.global_step)
+        print(f"the schedule now spans {meta['total_steps']} steps instead of {latest['total_steps']}")
 
 
 def _fresh_start(run_dir):
@@ -136,7 +165,7 @@ def train_supernet(config, fresh=False):
     seed_everything(t["seed"])
     data = data_from_config(config)
     space = get_space(config["space"])
-    meta = model_meta(config, data)
+    meta = dict(model_meta(config, data), recipe=training_recipe(config, ("space", "data", "model", "train")))
     supernet = supernet_from_meta(meta)
     if config["model"]["pretrained"]:
         _load_pretrained(supernet, config["model"])
@@ -213,6 +242,7 @@ def _prepare_resume_fit(trainer, config, data, recipe, run_dir, meta):
                                 recipe["weight_decay"], steps_per_epoch * recipe["epochs"],
                                 warmup, recipe["clip_norm"], recipe.get("nesterov", False))
     trainer.prepare(optimizer, paddle.nn.CrossEntropyLoss())
+    meta = dict(meta, total_steps=steps_per_epoch * recipe["epochs"])
     checkpoints = CheckpointDir(run_dir)
     _resume(trainer, checkpoints, meta)
     trainer.fit(data.train, recipe["epochs"], recipe["batch_size"],
@@ -236,7 +266,8 @@ def train_standalone(config, arch_text, out_dir=None, fresh=False, init=None):
     if init:
         load_params(network, init)  # a checkpoint in run_dir, if any, still wins: the run resumes
     meta = {"kind": "standalone", "space": config["space"], "arch": space.format(arch),
-            "num_classes": data.num_classes, "image_size": data.image_size, "model": dict(config["model"])}
+            "num_classes": data.num_classes, "image_size": data.image_size, "model": dict(config["model"]),
+            "recipe": dict(training_recipe(config, ("data", "model", "standalone")), seed=t["seed"])}
     test_batches = fixed_batches(data.test, config["eval"]["batch_size"])
 
     def final_eval():
