@@ -47,7 +47,9 @@ print(len(data.train), "training and", len(data.test), "test images of", data.nu
 
 The recipe is the 2021 3rd place's shape: full conv sharing, end-shared BN, independent FC, the strict-fair
 sandwich rule with in-place distillation. `hnas train CONFIG` does the same from a shell; rerunning it
-resumes from the last epoch checkpoint.
+resumes from the last epoch checkpoint. At this size the 16 independent classifier heads get too few
+steps and the sampled archs score near chance; `model.fc: full` (as in `configs/quickstart.yaml`) or more
+epochs fix that (measured in `benchmarks/README.md`).
 
 *Real run:* `bash shell/train.sh configs/cvpr2021_track1_3rd.yaml` on CIFAR-100 (300 epochs, a GPU)."""),
     ("code", """from hnas.train.run import train_supernet
