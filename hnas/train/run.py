@@ -115,13 +115,13 @@ _RESUMABLE_CHANGES = {"data.root", "data.num_workers", "train.log_every", "train
                       "train.eval_every", "train.epochs", "standalone.epochs"}
 
 
-def training_recipe(config, sections):
+def _training_recipe(config, sections):
     """The settings of `sections` that shape the trained weights, flattened to `section.key`, as
     they read back from a checkpoint's latest.json."""
     flat = {}
     for section in sections:
-        items = config[section].items() if isinstance(config[section], dict) else [("", config[section])]
-        flat.update({f"{section}.{key}".rstrip("."): value for key, value in items})
+        value = config[section]
+        flat.update({f"{section}.{k}": v for k, v in value.items()} if isinstance(value, dict) else {section: value})
     return json.loads(json.dumps({k: v for k, v in flat.items() if k not in _RESUMABLE_CHANGES}, default=str))
 
 
@@ -165,7 +165,7 @@ def train_supernet(config, fresh=False):
     seed_everything(t["seed"])
     data = data_from_config(config)
     space = get_space(config["space"])
-    meta = dict(model_meta(config, data), recipe=training_recipe(config, ("space", "data", "model", "train")))
+    meta = dict(model_meta(config, data), recipe=_training_recipe(config, ("space", "data", "model", "train")))
     supernet = supernet_from_meta(meta)
     if config["model"]["pretrained"]:
         _load_pretrained(supernet, config["model"])
@@ -267,7 +267,7 @@ def train_standalone(config, arch_text, out_dir=None, fresh=False, init=None):
         load_params(network, init)  # a checkpoint in run_dir, if any, still wins: the run resumes
     meta = {"kind": "standalone", "space": config["space"], "arch": space.format(arch),
             "num_classes": data.num_classes, "image_size": data.image_size, "model": dict(config["model"]),
-            "recipe": dict(training_recipe(config, ("data", "model", "standalone")), seed=t["seed"])}
+            "recipe": dict(_training_recipe(config, ("data", "model", "standalone")), seed=t["seed"])}
     test_batches = fixed_batches(data.test, config["eval"]["batch_size"])
 
     def final_eval():
