@@ -30,6 +30,13 @@ RECIPES = {
                                     "--train.rank_weight", "2.0", "--train.rank_ramp_epochs", "10"],
     "supernet + Zen rank loss": ["--train.rank_loss", "zen", "--train.rank_schedule", "progressive",
                                  "--train.rank_weight", "2.0", "--train.rank_ramp_epochs", "10"],
+    # the 2022 3rd place's own form: extra pairs trained only through the hinge (rank_form: pgonas)
+    "supernet + FLOPs rank loss (pgonas form)": ["--train.rank_loss", "flops", "--train.rank_form", "pgonas",
+                                                "--train.rank_schedule", "progressive", "--train.rank_weight", "2.0",
+                                                "--train.rank_ramp_epochs", "10"],
+    "supernet + Zen rank loss (pgonas form)": ["--train.rank_loss", "zen", "--train.rank_form", "pgonas",
+                                              "--train.rank_schedule", "progressive", "--train.rank_weight", "2.0",
+                                              "--train.rank_ramp_epochs", "10"],
     # Why the sampled subnets score near chance: an independent classifier per width gets ~1/16 of the
     # sampled steps, and 270 steps are few. These rows separate the two causes.
     "supernet + FC full": ["--model.fc", "full"],
@@ -45,7 +52,7 @@ def hnas_command(args, log):
 
 
 def supernet_scores(out, name, extra, seed):
-    slug = name.replace(" + ", "_").replace(" ", "_").lower()
+    slug = name.replace(" + ", "_").replace(" ", "_").replace("(", "").replace(")", "").lower()
     run = out / "runs" / f"{slug}_seed{seed}"
     scores = run / "scores.json"
     if not scores.exists():

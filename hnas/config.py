@@ -30,9 +30,10 @@ DEFAULTS = {
         "phase_epochs": 1, "depth_phases": 2, "width_phases": 3,  # sampler: progressive
         "same_batch": True, "distill": "inplace", "distill_loss": "kd", "kd_temperature": 1.0,
         "teacher_checkpoint": None, "teacher_arch": None,
-        # pairwise rank loss toward a prior (flops | params | zen), weighted by a schedule
+        # pairwise rank loss toward a prior (flops | params | zen), weighted by a schedule;
+        # rank_form: step (every pair of the step's archs) | pgonas (the 2022 3rd place's extra pairs)
         "rank_loss": None, "rank_weight": 1.0, "rank_schedule": "constant", "rank_ramp_epochs": 10,
-        "rank_margin": 0.0,
+        "rank_margin": 0.0, "rank_form": "step",
         # train only archs inside these bounds (SPOS budget; MACs at data.image_size, parameters)
         "min_flops": None, "max_flops": None, "min_params": None, "max_params": None,
         # sampler arch_pool: a fixed subset of arch_pool_size archs from this arch file

@@ -76,7 +76,9 @@ def test_zen_rank_recipe_trains_with_the_rank_loss(image_folder, tmp_path):
                     **{"train.rank_schedule": "constant", "train.log_every": 1})
     trainer = train_supernet(config)
     assert trainer.global_step == 3 and trainer.rank_loss.coefficient(0.0) == 2.0
-    assert len(trainer.rank_loss.prior._cache) >= 3  # Zen-scores of the largest, smallest and sampled archs
+    assert trainer.rank_loss.form == "pgonas" and config["model"]["name"] == "resnet48_mish"
+    rank_archs = {str(arch) for step in range(3) for arch, target in trainer.plan(step) if target == "rank"}
+    assert len(rank_archs) >= 3 and len(trainer.rank_loss.prior._cache) == len(rank_archs)  # Zen of the pairs only
     assert "rank_loss" in (tmp_path / "train.log").read_text()
 
 

@@ -47,15 +47,26 @@ def rank_coefficient(schedule, epoch, weight=1.0, ramp_epochs=10):
     raise HnasError(f"unknown rank loss schedule {schedule!r}; expected one of {', '.join(RANK_SCHEDULES)}")
 
 
-class PairwiseRankLoss:
-    """For every two archs of a step whose priors differ, a hinge on their loss difference:
-    relu(margin + loss(higher prior) - loss(lower prior)), so a pair costs only when the supernet
-    ranks it against the prior; averaged over the pairs and weighted by the schedule."""
+RANK_FORMS = ("step", "pgonas")
 
-    def __init__(self, prior, schedule="constant", weight=1.0, ramp_epochs=10, margin=0.0):
+
+class PairwiseRankLoss:
+    """A hinge on the loss difference of two archs that costs only when the supernet ranks them
+    against the prior, weighted by the schedule. Two forms:
+
+    - step: every two archs of the step whose priors differ, relu(margin + loss(higher prior) -
+      loss(lower prior)), averaged over the pairs; both archs get the gradient.
+    - pgonas: the 2022 3rd place's code. The archs come in pairs (a, b) drawn only for this term;
+      b alone gets the gradient: relu(loss(b) - loss(a)) if prior(a) < prior(b), else
+      relu(loss(a) - loss(b)) (ties included), summed over the pairs.
+    """
+
+    def __init__(self, prior, schedule="constant", weight=1.0, ramp_epochs=10, margin=0.0, form="step"):
         rank_coefficient(schedule, 0.0, weight, ramp_epochs)  # an unknown schedule fails at start
+        if form not in RANK_FORMS:
+            raise HnasError(f"unknown train.rank_form {form!r}; expected one of {', '.join(RANK_FORMS)}")
         self.prior, self.schedule, self.weight = prior, schedule, weight
-        self.ramp_epochs, self.margin = ramp_epochs, margin
+        self.ramp_epochs, self.margin, self.form = ramp_epochs, margin, form
 
     def coefficient(self, epoch):
         return rank_coefficient(self.schedule, epoch, self.weight, self.ramp_epochs)
@@ -66,6 +77,13 @@ class PairwiseRankLoss:
         if coefficient == 0.0:
             return None
         priors = [self.prior(arch) for arch in archs]
+        if self.form == "pgonas":
+            hinges = []
+            for a in range(0, len(archs) - 1, 2):
+                b = a + 1
+                hinges.append(F.relu(losses[b] - losses[a].detach()) if priors[a] < priors[b]
+                              else F.relu(losses[a].detach() - losses[b]))
+            return paddle.add_n(hinges) * coefficient if hinges else None
         pairs = [(i, j) for i in range(len(archs)) for j in range(len(archs)) if priors[i] > priors[j]]
         if not pairs:
             return None

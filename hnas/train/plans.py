@@ -4,7 +4,8 @@ Strategies: single_path (one sampled arch, SPOS), dyna_batch (num_archs sampled 
 dynamic_batch_size), sandwich (largest + smallest + num_archs - 2 sampled), standalone.
 A plan is a pure function of the global step, so every rank and every resumed run agrees.
 Targets: "labels" (cross-entropy), "inplace" (the largest arch's logits in the same step),
-"teacher" (a fixed, separately trained teacher network).
+"teacher" (a fixed, separately trained teacher network), "rank" (drawn in pairs only for the
+2022 3rd place's rank loss: cross-entropy on the labels that trains through that loss alone).
 """
 from hnas.errors import HnasError
 
@@ -13,7 +14,8 @@ DISTILL = ("none", "inplace", "teacher")
 
 
 class StepPlan:
-    def __init__(self, strategy, space=None, sampler=None, num_archs=4, distill="none"):
+    def __init__(self, strategy, space=None, sampler=None, num_archs=4, distill="none", rank_sampler=None,
+                 rank_pairs=0):
         if strategy not in STRATEGIES:
             raise HnasError(f"unknown strategy {strategy!r}; expected one of {', '.join(STRATEGIES)}")
         if distill not in DISTILL:
@@ -24,9 +26,14 @@ class StepPlan:
             raise HnasError(f"sandwich needs num_archs >= 2 (largest + smallest), got {num_archs}")
         self.strategy, self.space, self.sampler = strategy, space, sampler
         self.num_archs, self.distill = num_archs, distill
+        self.rank_sampler, self.rank_pairs = rank_sampler, rank_pairs
 
     def __call__(self, step):
         """[(arch or None, target), ...] for one step."""
+        k = 2 * self.rank_pairs
+        return self._trained(step) + [(self.rank_sampler.draw(step * k + j, step), "rank") for j in range(k)]
+
+    def _trained(self, step):
         student = "labels" if self.distill == "none" else self.distill
         if self.strategy == "standalone":
             return [(None, "labels" if self.distill == "none" else "teacher")]

@@ -93,8 +93,13 @@ def _rank_loss(config, space, data):
     if t["strategy"] not in ("sandwich", "dyna_batch") or (t["strategy"] == "dyna_batch" and t["num_archs"] < 2):
         raise HnasError(f"train.rank_loss needs at least two archs per step (strategy sandwich, or dyna_batch "
                         f"with num_archs >= 2), got strategy {t['strategy']!r}")
+    if t["rank_form"] == "pgonas" and (t["strategy"] != "sandwich" or t["num_archs"] < 3 or t["rank_margin"]):
+        raise HnasError(f"train.rank_form pgonas draws num_archs - 2 extra pairs beside a sandwich and has no "
+                        f"margin: needs strategy sandwich, num_archs >= 3 and rank_margin 0, got "
+                        f"{t['strategy']!r}, {t['num_archs']}, {t['rank_margin']}")
     prior = build_prior(t["rank_loss"], space, data.num_classes, data.image_size, config["model"])
-    return PairwiseRankLoss(prior, t["rank_schedule"], t["rank_weight"], t["rank_ramp_epochs"], t["rank_margin"])
+    return PairwiseRankLoss(prior, t["rank_schedule"], t["rank_weight"], t["rank_ramp_epochs"], t["rank_margin"],
+                            t["rank_form"])
 
 
 def _is_main_process():
@@ -175,16 +180,20 @@ def train_supernet(config, fresh=False):
         load_params(supernet, resolve_checkpoint(t["init_checkpoint"])[0])  # a resumed run overrides it
     pool = ([space.parse(text) for _, text in read_arch_file(t["arch_pool"], space)] if t["arch_pool"] else None)
 
-    def sampler_named(name):
-        sampler = build_sampler(name, space, seed=t["seed"], num_classes=data.num_classes,
+    def sampler_named(name, seed=t["seed"]):
+        sampler = build_sampler(name, space, seed=seed, num_classes=data.num_classes,
                                 pool_size=t["arch_pool_size"], steps_per_epoch=steps_per_epoch,
                                 phase_epochs=t["phase_epochs"], depth_phases=t["depth_phases"],
                                 width_phases=t["width_phases"], arch_pool=pool)
         return WithinLimits(sampler, limits) if limits.active else sampler
     sampler = sampler_named(t["sampler"])
     middle = sampler_named(t["middle_sampler"]) if t["middle_sampler"] else sampler
+    rank_loss = _rank_loss(config, space, data)
+    extra_pairs = rank_loss is not None and rank_loss.form == "pgonas"
     plan = StepPlan(t["strategy"], space, middle if t["strategy"] == "sandwich" else sampler,
-                    t["num_archs"], t["distill"])
+                    t["num_archs"], t["distill"],
+                    rank_sampler=sampler_named("uniform", t["seed"] + 1) if extra_pairs else None,
+                    rank_pairs=t["num_archs"] - 2 if extra_pairs else 0)
     test_batches = fixed_batches(data.test, e["batch_size"], e["max_images"], e["subset_seed"])
     calib = fixed_batches(data.train_plain, e["batch_size"], e["batch_size"] * e["calib_batches"], 0)
     scorer = SupernetScorer(supernet, test_batches, e["bn_mode"], e["metric"], calib)
@@ -202,7 +211,7 @@ def train_supernet(config, fresh=False):
         supernet, plan, data.image_size, same_batch=t["same_batch"], distill_loss_name=t["distill_loss"],
         temperature=t["kd_temperature"], teacher=_teacher(config, data) if t["distill"] == "teacher" else None,
         extra_batches=None if t["same_batch"] else _cycling_batches(data.train, config["data"]["batch_size"], t["seed"]),
-        epoch_eval=epoch_eval, rank_loss=_rank_loss(config, space, data))
+        epoch_eval=epoch_eval, rank_loss=rank_loss)
     if _is_main_process():
         write_json(run_dir / "config.json", config, indent=2)
     return _prepare_resume_fit(trainer, config, data, dict(t, batch_size=config["data"]["batch_size"]),

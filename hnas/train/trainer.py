@@ -56,6 +56,10 @@ class Trainer(paddle.Model):
             if arch is not None:
                 self.network.set_arch(arch)
             logits = self.network(x)
+            if target == "rank":  # trained only through the rank loss
+                kept["archs"].append(arch)
+                kept["label_losses"].append(F.cross_entropy(logits, y))
+                continue
             if target == "labels":
                 loss = F.cross_entropy(logits, y)
                 inplace_logits = logits.detach()
@@ -65,7 +69,7 @@ class Trainer(paddle.Model):
                 with paddle.no_grad():
                     teacher_logits = self.teacher(x)
                 loss = distill_loss(self.distill_loss_name, logits, teacher_logits, y, self.temperature)
-            if self.rank_loss is None:
+            if self.rank_loss is None or self.plan.rank_pairs:
                 loss.backward()
             else:
                 kept["archs"].append(arch)
@@ -84,12 +88,11 @@ class Trainer(paddle.Model):
     def _backward_with_rank_loss(self, archs, losses, label_losses):
         """The rank loss compares the archs' cross-entropy on the labels (the quantity the
         evaluator ranks by), whatever each arch is trained on."""
-        objective = paddle.add_n(losses)
         term = self.rank_loss(archs, label_losses, self.global_step / self.steps_per_epoch)
         self.last_rank_loss = float(term) if term is not None else 0.0
-        if term is not None:
-            objective = objective + term
-        objective.backward()
+        objective = [*losses, term] if term is not None else losses
+        if objective:
+            paddle.add_n(objective).backward()
 
     def fit(self, train_data, epochs, batch_size, callbacks=(), num_workers=0):
         sampler = paddle.io.DistributedBatchSampler(train_data, batch_size, shuffle=True, drop_last=True)
