@@ -76,11 +76,11 @@ def test_an_interrupted_cell_resumes_and_a_new_row_is_the_only_new_work(ablation
     calls = []
     real = ablate_run.run_cell
 
-    def interrupted(spec_, row, seed):
+    def interrupted(spec_, row, seed, test_images):
         calls.append(row)
         if len(calls) == 2:
             raise KeyboardInterrupt
-        return real(spec_, row, seed)
+        return real(spec_, row, seed, test_images)
     monkeypatch.setattr(ablate_run, "run_cell", interrupted)
     with pytest.raises(KeyboardInterrupt):
         ablate_run.run_ablation(spec)
@@ -94,7 +94,7 @@ def test_an_interrupted_cell_resumes_and_a_new_row_is_the_only_new_work(ablation
     raw["rows"] = {"N=2": {"train.num_archs": 2}}
     ablation.write_text(yaml.safe_dump(raw))
     done = []
-    monkeypatch.setattr(ablate_run, "run_cell", lambda s, row, seed: done.append(row) or real(s, row, seed))
+    monkeypatch.setattr(ablate_run, "run_cell", lambda s, row, seed, n: done.append(row) or real(s, row, seed, n))
     ablate_run.run_ablation(AblationSpec(ablation))
     assert done == ["N=2"]
     assert json.loads(finished[0].read_text()) == first_cell

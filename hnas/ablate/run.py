@@ -27,13 +27,9 @@ def _timed(path, work):
     return json.loads(timing.read_text())["seconds"]
 
 
-def _test_size(config):
-    from hnas.train.run import data_from_config
-    return len(data_from_config(config).test)
-
-
-def run_cell(spec, row, seed):
-    """Train the (row, seed) supernet and score the ground-truth archs with every setting."""
+def run_cell(spec, row, seed, test_images):
+    """Train the (row, seed) supernet and score the ground-truth archs with every setting; subsets
+    are fractions of the `test_images` the (shared) data has."""
     from hnas.evaluate.run import evaluate_arch_file
     from hnas.train.run import train_supernet
     run = spec.run_dir(row, seed)
@@ -60,7 +56,6 @@ def run_cell(spec, row, seed):
         for name, overrides in spec.evals.items():
             cell["evals"][name] = score(name, overrides)
         first_name, first = next(iter(spec.evals.items()))
-        test_images = _test_size(config) if spec.subsets else 0
         for fraction in spec.subsets:
             images = max(1, round(fraction * test_images))
             if fraction == 1.0 and first.get("eval.max_images") is None:
@@ -73,14 +68,12 @@ def run_cell(spec, row, seed):
 
 
 def _cell_task(task):
-    spec_path, output, row, seed = task
-    return run_cell(AblationSpec(spec_path, output=output), row, seed)
+    spec_path, output, row, seed, test_images = task
+    return run_cell(AblationSpec(spec_path, output=output), row, seed, test_images)
 
 
-def score_priors(spec, space):
+def score_priors(spec, space, data):
     from hnas.proxies.score import score_arch_file
-    from hnas.train.run import data_from_config
-    data = data_from_config(spec.base)
     n_archs = len(read_arch_file(spec.archs, space))
     priors = {}
     for prior in spec.priors:
@@ -92,6 +85,7 @@ def score_priors(spec, space):
 
 
 def run_ablation(spec):
+    from hnas.train.run import data_from_config
     check_writable(spec.output)
     space = get_space(spec.base["space"])
     entries = read_arch_file(spec.archs, space)
@@ -99,10 +93,11 @@ def run_ablation(spec):
     table = train_ground_truth(spec.base, entries, int(gt["seeds"]), gt["cache"], spec.workers)
     gt_path = spec.output / "ground_truth.json"
     write_ground_truth(gt_path, table)
-    priors = score_priors(spec, space)
+    data = data_from_config(spec.base)  # rows share the data (AblationSpec checks), so build it once
+    priors = score_priors(spec, space, data)
     jobs = [(row, seed) for row in spec.rows for seed in spec.seeds]
     todo = [job for job in jobs if not (spec.run_dir(*job) / CELL_FILE).exists()]
-    run_tasks(_cell_task, [(str(spec.path), str(spec.output), row, seed) for row, seed in todo],
+    run_tasks(_cell_task, [(str(spec.path), str(spec.output), row, seed, len(data.test)) for row, seed in todo],
               spec.workers, "supernets", len(jobs) - len(todo))
     cells = [json.loads((spec.run_dir(*job) / CELL_FILE).read_text()) for job in jobs]
     return write_report(spec, space, gt_path, priors, cells)
