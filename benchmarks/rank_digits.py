@@ -22,21 +22,22 @@ from hnas.spaces import ResNet20Space
 
 CONFIG = "configs/digits_rank_benchmark.yaml"
 ARCHS = "benchmarks/digits_archs.json"
+
+
+def rank_loss_flags(prior, form="step"):
+    """The 2022 3rd place's schedule, min(2, epoch / 10), toward `prior`."""
+    return ["--train.rank_loss", prior, "--train.rank_form", form, "--train.rank_schedule", "progressive",
+            "--train.rank_weight", "2.0", "--train.rank_ramp_epochs", "10"]
+
+
 RECIPES = {
     "supernet": [],
-    "supernet + FLOPs rank loss": ["--train.rank_loss", "flops", "--train.rank_schedule", "progressive",
-                                   "--train.rank_weight", "2.0", "--train.rank_ramp_epochs", "10"],
-    "supernet + params rank loss": ["--train.rank_loss", "params", "--train.rank_schedule", "progressive",
-                                    "--train.rank_weight", "2.0", "--train.rank_ramp_epochs", "10"],
-    "supernet + Zen rank loss": ["--train.rank_loss", "zen", "--train.rank_schedule", "progressive",
-                                 "--train.rank_weight", "2.0", "--train.rank_ramp_epochs", "10"],
+    "supernet + FLOPs rank loss": rank_loss_flags("flops"),
+    "supernet + params rank loss": rank_loss_flags("params"),
+    "supernet + Zen rank loss": rank_loss_flags("zen"),
     # the 2022 3rd place's own form: extra pairs trained only through the hinge (rank_form: pgonas)
-    "supernet + FLOPs rank loss (pgonas form)": ["--train.rank_loss", "flops", "--train.rank_form", "pgonas",
-                                                "--train.rank_schedule", "progressive", "--train.rank_weight", "2.0",
-                                                "--train.rank_ramp_epochs", "10"],
-    "supernet + Zen rank loss (pgonas form)": ["--train.rank_loss", "zen", "--train.rank_form", "pgonas",
-                                              "--train.rank_schedule", "progressive", "--train.rank_weight", "2.0",
-                                              "--train.rank_ramp_epochs", "10"],
+    "supernet + FLOPs rank loss (pgonas form)": rank_loss_flags("flops", "pgonas"),
+    "supernet + Zen rank loss (pgonas form)": rank_loss_flags("zen", "pgonas"),
     # Why the sampled subnets score near chance: an independent classifier per width gets ~1/16 of the
     # sampled steps, and 270 steps are few. These rows separate the two causes.
     "supernet + FC full": ["--model.fc", "full"],
