@@ -19,7 +19,8 @@ class Trainer(paddle.Model):
         self.plan, self.same_batch = plan, same_batch
         self.distill_loss_name, self.temperature = distill_loss_name, temperature
         self.teacher, self.extra_batches, self.epoch_eval = teacher, extra_batches, epoch_eval
-        # with a rank loss, the step's losses are tied by pairwise terms: one backward at the end
+        # a step-form rank loss ties the step's losses by pairwise terms: one backward at the end
+        # (the pgonas form's extra pairs are separate, so the step's archs backward as usual)
         self.rank_loss, self.steps_per_epoch, self.last_rank_loss = rank_loss, 1, 0.0
         self.global_step, self.start_epoch, self.epoch_scores = 0, 0, {}
         # hapi's DataParallel has already broadcast rank 0's weights. A step runs several subnets
