@@ -11,7 +11,7 @@ DEFAULTS = {
     "space": "resnet20",
     "data": {
         "name": "digits", "root": None, "image_size": 32, "augment": "official",
-        "test_size": 0.2, "train_size": None, "split_seed": 0, "num_classes": None,
+        "test_size": None, "train_size": None, "split_seed": 0, "num_classes": None,
         "batch_size": 128, "num_workers": 0,
         "crop_sizes": None,  # imagefolder: training crop sizes, one drawn per batch (default: image_size)
     },

@@ -129,3 +129,109 @@ def test_image_folder_errors_name_the_folder(tmp_path, image_folder):
         build_data("imagefolder", root=str(bad), image_size=32)
     with pytest.raises(HnasError, match="needs data.root"):
         build_data("imagefolder", root=None, image_size=32)
+
+
+def write_idx(path, array, magic_type=0x08):
+    """An IDX file in the MNIST family's exact layout (gzipped if the name ends in .gz)."""
+    import gzip
+    array = np.asarray(array, dtype=np.uint8)
+    header = bytes([0, 0, magic_type, array.ndim]) + np.asarray(array.shape, ">u4").tobytes()
+    payload = header + array.tobytes()
+    if str(path).endswith(".gz"):
+        payload = gzip.compress(payload)
+    path.write_bytes(payload)
+
+
+def write_idx_dataset(root, n_train=40, n_test=20, size=28, gz=True, seed=0):
+    rng = np.random.default_rng(seed)
+    root.mkdir(parents=True, exist_ok=True)
+    suffix = ".gz" if gz else ""
+    arrays = {}
+    for split, n in (("train", n_train), ("t10k", n_test)):
+        images = rng.integers(0, 256, size=(n, size, size), dtype=np.uint8)
+        labels = (np.arange(n) % 10).astype(np.uint8)
+        rng.shuffle(labels)
+        write_idx(root / f"{split}-images-idx3-ubyte{suffix}", images)
+        write_idx(root / f"{split}-labels-idx1-ubyte{suffix}", labels)
+        arrays[split] = (images, labels)
+    return arrays
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_idx_reader_reads_the_mnist_family_layout(tmp_path, gz):
+    from hnas.data.idx import load_idx
+    written = write_idx_dataset(tmp_path, gz=gz)
+    x_train, y_train, x_test, y_test = load_idx(tmp_path)
+    assert x_train.shape == (40, 28, 28, 1) and x_test.shape == (20, 28, 28, 1) and x_train.dtype == np.uint8
+    np.testing.assert_array_equal(x_test[..., 0], written["t10k"][0])
+    np.testing.assert_array_equal(y_train, written["train"][1].astype(np.int64))
+    bundle = build_data("idx", root=tmp_path, image_size=12, augment="none")
+    assert bundle.num_classes == 10 and bundle.train[0][0].shape == (3, 12, 12)
+
+
+def test_idx_subsets_are_fixed_seeded_and_class_stratified(tmp_path):
+    from hnas.data.idx import load_idx
+    write_idx_dataset(tmp_path, n_train=200, n_test=100)
+    a = load_idx(tmp_path, train_size=50, test_size=0.5, split_seed=0)
+    b = load_idx(tmp_path, train_size=50, test_size=0.5, split_seed=0)
+    c = load_idx(tmp_path, train_size=50, test_size=0.5, split_seed=1)
+    assert len(a[0]) == 50 and len(a[2]) == 50
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+    assert not np.array_equal(a[0], c[0])
+    assert np.bincount(a[1], minlength=10).tolist() == [5] * 10  # 20 of each class -> 5 of each
+    assert np.bincount(a[3], minlength=10).tolist() == [5] * 10
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("missing", r"t10k-labels-idx1-ubyte\[.gz\] not found"),
+    ("truncated", r"train-images-idx3-ubyte.gz: holds \d+ values after its header, but its dimensions 40x28x28"),
+    ("foreign", r"train-images-idx3-ubyte.gz: bad IDX magic number 89504e47; expected 00000803"),
+    ("labels as images", r"t10k-images-idx3-ubyte.gz: bad IDX magic number 00000801"),
+    ("count mismatch", r"holds 20 images but .*t10k-labels-idx1-ubyte.gz holds 7 labels"),
+    ("not gzip", r"train-images-idx3-ubyte.gz: not a readable IDX file"),
+])
+def test_idx_reader_names_the_bad_file(tmp_path, damage, message):
+    from hnas.data.idx import load_idx
+    write_idx_dataset(tmp_path)
+    images = tmp_path / "train-images-idx3-ubyte.gz"
+    if damage == "missing":
+        (tmp_path / "t10k-labels-idx1-ubyte.gz").unlink()
+    elif damage == "truncated":
+        import gzip
+        images.write_bytes(gzip.compress(gzip.decompress(images.read_bytes())[:-100]))
+    elif damage == "foreign":
+        import gzip
+        images.write_bytes(gzip.compress(b"\x89PNG\r\n\x1a\n" + bytes(100)))
+    elif damage == "labels as images":
+        write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", np.zeros(20))
+    elif damage == "count mismatch":
+        write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", np.zeros(7))
+    elif damage == "not gzip":
+        images.write_bytes(b"plain bytes, not gzip")
+    with pytest.raises(HnasError, match=message):
+        load_idx(tmp_path)
+
+
+def test_idx_bad_root_and_sizes_are_one_line(tmp_path):
+    from hnas.data.idx import load_idx
+    with pytest.raises(HnasError, match="data.root is not set"):
+        load_idx(None)
+    with pytest.raises(HnasError, match="IDX folder .*nowhere not found.*dataset-fashion-mnist"):
+        load_idx(tmp_path / "nowhere")
+    write_idx_dataset(tmp_path)
+    with pytest.raises(HnasError, match=r"data.train_size is 41; expected a count in 1..40"):
+        load_idx(tmp_path, train_size=41)
+    with pytest.raises(HnasError, match=r"data.test_size is 'all'"):
+        load_idx(tmp_path, test_size="all")
+
+
+def test_idx_bad_file_from_the_cli_is_one_line_exit_2(tmp_path):
+    write_idx_dataset(tmp_path / "fm")
+    (tmp_path / "fm" / "train-labels-idx1-ubyte.gz").write_bytes(b"")
+    run = subprocess.run([sys.executable, "-m", "hnas", "standalone", "configs/quickstart.yaml",
+                          "--arch", "4-" * 19 + "4", "--data.name", "idx", "--data.root", str(tmp_path / "fm"),
+                          "--output.dir", str(tmp_path / "out")], capture_output=True, text=True)
+    assert run.returncode == 2, run.stderr
+    lines = [line for line in run.stderr.splitlines() if line.startswith("hnas: error")]
+    assert len(lines) == 1 and "train-labels-idx1-ubyte.gz: bad IDX magic number none" in lines[0], run.stderr

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 import numpy as np
 import paddle
 
+from hnas.data.idx import load_idx
 from hnas.data.imagefolder import build_imagefolder
 from hnas.data.sources import SOURCES, load_cifar100, load_digits, load_npz
 from hnas.data.transforms import build_transform
@@ -40,9 +41,11 @@ def _to_rgb_size(images, image_size):
     return np.ascontiguousarray(images)
 
 
-def load_arrays(name, root=None, test_size=0.2, train_size=None, split_seed=0):
+def load_arrays(name, root=None, test_size=None, train_size=None, split_seed=0):
     if name == "digits":
         return load_digits(test_size=test_size, train_size=train_size, split_seed=split_seed)
+    if name == "idx":
+        return load_idx(root, train_size=train_size, test_size=test_size, split_seed=split_seed)
     if name == "npz":
         return load_npz(root)
     if name == "cifar100":
@@ -50,7 +53,7 @@ def load_arrays(name, root=None, test_size=0.2, train_size=None, split_seed=0):
     raise HnasError(f"unknown dataset {name!r}; expected one of {', '.join(SOURCES)}")
 
 
-def build_data(name, root=None, image_size=32, augment="official", test_size=0.2, train_size=None,
+def build_data(name, root=None, image_size=32, augment="official", test_size=None, train_size=None,
                split_seed=0, num_classes=None, crop_sizes=None):
     if name == "imagefolder":
         train, val, train_plain, classes = build_imagefolder(root, image_size, crop_sizes, split_seed)

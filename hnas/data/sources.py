@@ -51,17 +51,18 @@ def load_npz(path):
     return tuple(a if i % 2 == 0 else a.astype(np.int64).reshape(-1) for i, a in enumerate(arrays))
 
 
-def load_digits(test_size=0.2, train_size=None, split_seed=0):
-    """scikit-learn's bundled 8x8 handwritten digits (real, offline) as 3-channel uint8 images."""
+def load_digits(test_size=None, train_size=None, split_seed=0):
+    """scikit-learn's bundled 8x8 handwritten digits (real, offline) as 3-channel uint8 images;
+    a stratified split with `test_size` (default 0.2) held out."""
     from sklearn.datasets import load_digits as sklearn_digits
     from sklearn.model_selection import train_test_split
 
     digits = sklearn_digits()
     images = np.repeat((digits.images * (255.0 / 16.0)).round().astype(np.uint8)[..., None], 3, axis=-1)
     x_train, x_test, y_train, y_test = train_test_split(
-        images, digits.target.astype(np.int64), test_size=test_size, train_size=train_size,
-        random_state=split_seed, stratify=digits.target)
+        images, digits.target.astype(np.int64), test_size=0.2 if test_size is None else test_size,
+        train_size=train_size, random_state=split_seed, stratify=digits.target)
     return x_train, y_train, x_test, y_test
 
 
-SOURCES = ("digits", "npz", "cifar100", "imagefolder")
+SOURCES = ("digits", "idx", "npz", "cifar100", "imagefolder")
