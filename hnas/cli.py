@@ -94,6 +94,21 @@ def proxy(archs, out, proxy="params", space="resnet20", num_classes=None, image_
     print(f"wrote {out} ({len(entries)} archs, prior {proxy})")
 
 
+def fuse(scores, out, prior=(), method="rank", weight=None, space="resnet20", num_classes=None, image_size=None,
+         model=None):
+    """Fuse supernet scores with priors (no ground truth): hnas fuse --scores S.json --prior zen --prior params
+    --out F.json [--prior zen=0.3 (own weight)] [--prior P.json (a score file)] [--weight W (default for all)]
+    [--method rank|zscore] [--space resnet48] [--num_classes N --image_size N --model NAME (for priors computed
+    here)]; the method and weights go to F.json.fusion.json"""
+    from hnas.fusion import DEFAULT_WEIGHT
+    from hnas.fusion.files import fuse_files, record_path
+    from hnas.spaces import get_space
+    record = fuse_files(scores, _names(prior), out, get_space(space), method,
+                        DEFAULT_WEIGHT if weight is None else weight, num_classes, image_size, model)
+    weights = ", ".join(f"{name} {p['weight']:g}" for name, p in record["priors"].items())
+    print(f"wrote {out} ({method} fusion: supernet 1, {weights}); record: {record_path(out)}")
+
+
 def _names(value):
     if value is None:
         return ()
@@ -144,12 +159,36 @@ def ablate(config, output=None, workers=None):
 
 
 COMMANDS = {"train": train, "test": test, "merge": merge, "standalone": standalone, "sample": sample, "rank": rank,
-            "groundtruth": groundtruth, "proxy": proxy,
+            "groundtruth": groundtruth, "proxy": proxy, "fuse": fuse,
             "ablate": ablate, "search": search,
             "export": export, "analyze": analyze}
 
 
+REPEATABLE_FLAGS = ("--prior",)
+
+
+def _join_repeated(argv):
+    """`--prior zen --prior params=0.3` -> `--prior zen,params=0.3` (fire keeps only the last of a repeated flag)."""
+    out, position = [], {}
+    i = 0
+    while i < len(argv):
+        name, sep, value = argv[i].partition("=")
+        if name in REPEATABLE_FLAGS and (sep or i + 1 < len(argv)):
+            if not sep:
+                value, i = argv[i + 1], i + 1
+            if name in position:
+                out[position[name]] += "," + value
+            else:
+                out += [name, value]
+                position[name] = len(out) - 1
+        else:
+            out.append(argv[i])
+        i += 1
+    return out
+
+
 def main(argv=None):
+    argv = _join_repeated(sys.argv[1:] if argv is None else list(argv))
     try:
         fire.Fire(COMMANDS, command=argv, name="hnas")
     except HnasError as err:

@@ -45,6 +45,9 @@ DEFAULTS = {
     "eval": {
         "metric": "loss", "bn_mode": "batch", "max_images": None, "subset_seed": 0,
         "normalize": False, "batch_size": 256, "calib_batches": 20, "save_every": 20,
+        # prior fusion of the written scores: "zen=0.5,params" (NAME[=WEIGHT], hnas.fusion), rank | zscore;
+        # the supernet's own scores are kept in OUT.supernet.json
+        "fuse": None, "fuse_method": "rank",
     },
     "standalone": {
         "epochs": 200, "lr": 0.1, "momentum": 0.9, "weight_decay": 5e-4, "batch_size": 128,

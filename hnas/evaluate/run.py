@@ -8,6 +8,8 @@ from hnas.errors import HnasError
 from hnas.evaluate.archfile import read_arch_file
 from hnas.evaluate.runner import file_digest, finish, merge_parts, parse_shard, score_entries, shard_entries
 from hnas.evaluate.scoring import SupernetScorer, fixed_batches
+from hnas.fusion import check_method, parse_prior_specs
+from hnas.fusion.files import fuse_files
 from hnas.io import check_writable
 from hnas.spaces import get_space
 from hnas.train.checkpoint import load_params, resolve_checkpoint
@@ -39,6 +41,9 @@ def build_scorer(config, checkpoint):
 
 
 def evaluate_arch_file(config, checkpoint, archs, out, shard=None):
+    """Score `archs` into `out`; with eval.fuse, the supernet's scores go to OUT.supernet.json and
+    `out` holds them fused with the priors."""
+    e = config["eval"]
     space = get_space(config["space"])
     entries = read_arch_file(archs, space)  # every entry validated before any work
     out = Path(out)
@@ -48,9 +53,15 @@ def evaluate_arch_file(config, checkpoint, archs, out, shard=None):
     auto_shard = shard is None and world > 1
     if auto_shard:
         index, count = rank, world
+    fused_out = None
+    if e["fuse"]:
+        if shard is not None:
+            raise HnasError("eval.fuse ranks the whole list: score shards without it, then hnas merge and hnas fuse")
+        parse_prior_specs(e["fuse"])  # a bad spec or method fails before any scoring
+        check_method(e["fuse_method"])
+        fused_out, out = out, Path(f"{out}.supernet.json")
     target = _part_name(out, index, count) if auto_shard else out
     scorer, params = build_scorer(config, checkpoint)
-    e = config["eval"]
     stat = Path(params).stat()
     fingerprint = {"checkpoint": str(Path(params).resolve()), "size": stat.st_size, "mtime": stat.st_mtime,
                    "archs": file_digest(archs), "shard": [index, count],
@@ -67,5 +78,11 @@ def evaluate_arch_file(config, checkpoint, archs, out, shard=None):
             time.sleep(1.0)
         merge_parts(archs, space, parts, out, normalize=e["normalize"])
     print(f"wrote {target} ({len(mine)} archs, metric {e['metric']}, bn_mode {e['bn_mode']})")
+    if fused_out is not None and rank == 0:
+        num_classes = (resolve_checkpoint(checkpoint)[1] or {}).get("num_classes") or config["data"]["num_classes"]
+        fuse_files(out, e["fuse"], fused_out, space, e["fuse_method"], num_classes=num_classes,
+                   image_size=config["data"]["image_size"], model=config["model"]["name"])
+        print(f"wrote {fused_out} (the scores fused with priors {e['fuse']}, {e['fuse_method']})")
+        return fused_out
     return target
 

@@ -1,0 +1,79 @@
+"""Prior fusion at scoring time: a supernet's scores combined with free priors (no ground truth).
+
+Each source is first put on a common scale, then summed with weights: the supernet counts 1, each
+prior its weight. `rank` (the default) maps each source to its normalised average rank in [0, 1],
+so only orders matter and one outlier cannot dominate; `zscore` standardises values (mean 0, std 1),
+so a source's confidence (how far apart it puts two archs) carries into the sum. Pure numpy/scipy.
+"""
+import math
+
+import numpy as np
+from scipy import stats
+
+from hnas.errors import HnasError
+
+METHODS = ("rank", "zscore")
+# Chosen on the digits benchmark only (benchmarks/README.md, "Prior fusion"), then reported on
+# Fashion-MNIST, whose archs took no part in the choice.
+DEFAULT_WEIGHT = 0.5
+DEFAULT_METHOD = "rank"
+
+
+def check_method(method):
+    if method not in METHODS:
+        raise HnasError(f"unknown fusion method {method!r}; expected one of {', '.join(METHODS)}")
+
+
+def standardize(values, method=DEFAULT_METHOD):
+    """One source's scores on the common scale (higher stays better)."""
+    check_method(method)
+    values = np.asarray(values, dtype=np.float64)
+    if not np.all(np.isfinite(values)):
+        raise HnasError("fusion needs finite scores; a source holds NaN or infinity")
+    if len(values) < 2:
+        return np.zeros_like(values)
+    if method == "rank":
+        return (stats.rankdata(values) - 1.0) / (len(values) - 1.0)
+    spread = values.std()
+    return (values - values.mean()) / spread if spread > 0 else np.zeros_like(values)
+
+
+def parse_prior_specs(specs, default_weight=DEFAULT_WEIGHT):
+    """'zen=0.3,params' / ['zen=0.3', 'params'] / {'zen': 0.3} -> {'zen': 0.3, 'params': default}.
+    A name is a prior hnas computes or a path to a score file; '=W' sets its weight."""
+    if isinstance(specs, dict):
+        items = [(str(k), v) for k, v in specs.items()]
+    else:
+        parts = specs.split(",") if isinstance(specs, str) else [str(s) for s in (specs or ())]
+        items = []
+        for part in (p.strip() for p in parts):
+            if not part:
+                continue
+            name, sep, weight = part.rpartition("=")
+            items.append((name, weight) if sep else (part, default_weight))
+    weights = {}
+    for name, weight in items:
+        try:
+            weight = float(weight)
+        except (TypeError, ValueError):
+            weight = math.nan
+        if not math.isfinite(weight) or weight < 0:
+            raise HnasError(f"prior weight for {name!r} is {weight!r}; expected a number >= 0 (NAME=WEIGHT)")
+        weights[name] = weight
+    if not weights:
+        raise HnasError(f"no priors to fuse in {specs!r}; expected NAME[=WEIGHT],... (e.g. zen=0.5,params)")
+    return weights
+
+
+def fuse(supernet, priors, weights, method=DEFAULT_METHOD):
+    """{key: fused score}: standardize(supernet) + sum of weight * standardize(prior), over the
+    supernet's keys; every prior must score exactly those keys."""
+    keys = list(supernet)
+    fused = standardize([supernet[k] for k in keys], method)
+    for name, scores in priors.items():
+        missing = [k for k in keys if k not in scores]
+        if missing:
+            raise HnasError(f"prior {name!r} has no score for {len(missing)} of the {len(keys)} archs "
+                            f"(e.g. {missing[0]!r}); fuse scores of the same arch list")
+        fused = fused + weights[name] * standardize([scores[k] for k in keys], method)
+    return {k: float(v) for k, v in zip(keys, fused)}

@@ -1,0 +1,55 @@
+"""`hnas fuse` and `eval.fuse`: fuse a scored arch file with priors named (computed here, resumably,
+beside the output) or given as score files, and record the method and weights beside the output."""
+import hashlib
+import json
+from pathlib import Path
+
+from hnas.errors import HnasError
+from hnas.evaluate.archfile import read_arch_file, write_arch_file
+from hnas.fusion import DEFAULT_METHOD, DEFAULT_WEIGHT, fuse, parse_prior_specs
+from hnas.io import write_json
+from hnas.proxies import PROXIES
+
+
+def record_path(out):
+    return Path(f"{out}.fusion.json")
+
+
+def _prior_scores(source, scores_path, entries, out, space, num_classes, image_size, model):
+    """{key: score} of a prior: computed for a name (cached beside `out`), read for a path."""
+    if source in PROXIES:
+        from hnas.proxies.score import score_arch_file
+        archs = [[k, a] for k, a, _ in entries]  # the list, not its scores: a rescored file reuses the prior
+        settings = json.dumps([archs, space.name, num_classes, image_size, model])
+        path = Path(f"{out}.prior_{source}-{hashlib.sha1(settings.encode()).hexdigest()[:8]}.json")
+        if not path.is_file():
+            score_arch_file(scores_path, path, source, space.name, num_classes, image_size, model)
+        # written here from the validated list: read back without validating every arch again
+        return str(path), {k: (e["arch"], e["acc"]) for k, e in json.loads(path.read_text()).items()}
+    path = Path(source)
+    if not path.is_file():
+        raise HnasError(f"prior {source!r} is neither a prior hnas computes ({', '.join(PROXIES)}) nor a score file")
+    return str(path), {k: (a, s) for k, a, s in read_arch_file(path, space, with_scores=True)}
+
+
+def fuse_files(scores_path, priors, out, space, method=DEFAULT_METHOD, weight=DEFAULT_WEIGHT,
+               num_classes=None, image_size=None, model=None):
+    """Write `out` (competition format, acc = fused score) and `out`.fusion.json; returns the record.
+    A named prior is computed once per arch list and settings, in a file beside `out`."""
+    weights = parse_prior_specs(priors, weight)
+    entries = read_arch_file(scores_path, space, with_scores=True)
+    supernet = {k: s for k, _, s in entries}
+    sources, prior_scores = {}, {}
+    for name in weights:
+        sources[name], scored = _prior_scores(name, scores_path, entries, out, space, num_classes, image_size, model)
+        differ = [k for k, a, _ in entries if k in scored and scored[k][0] != a]
+        if differ:
+            raise HnasError(f"{sources[name]} and {scores_path} name different archs for {len(differ)} keys "
+                            f"(e.g. {differ[0]!r}); fuse scores of the same arch list")
+        prior_scores[name] = {k: s for k, (_, s) in scored.items()}
+    fused = fuse(supernet, prior_scores, weights, method)
+    write_arch_file(out, [(k, a) for k, a, _ in entries], fused)
+    record = {"method": method, "supernet": {"scores": str(scores_path), "weight": 1.0},
+              "priors": {name: {"scores": sources[name], "weight": w} for name, w in weights.items()}}
+    write_json(record_path(out), record, indent=1)
+    return record
