@@ -33,7 +33,7 @@ def ablation(tmp_path):
                  "sampler": {"fair": {"train.sampler": "strict_fair"}, "uniform": {"train.sampler": "uniform"}}},
         "evals": {"batch / loss": {"eval.bn_mode": "batch"},
                   "calib_train / acc": {"eval.bn_mode": "calib_train", "eval.metric": "acc"}},
-        "subsets": [0.5], "priors": ["params"], "ks": [3],
+        "subsets": [0.5], "priors": ["params"], "fusions": {"params 0.5": "params=0.5"}, "ks": [3],
     }
     path = tmp_path / "ablate.yaml"
     path.write_text(yaml.safe_dump(spec))
@@ -48,6 +48,11 @@ def test_two_by_two_grid_writes_results_table_and_plot_and_resumes(ablation, tmp
     supernet = [r for r in rows if r["kind"] == "supernet"]
     assert [r["row"] for r in rows if r["kind"] == "prior"] == ["params"]
     assert len(supernet) == 4 * 2  # 2x2 rows x 1 seed x 2 evaluation settings
+    fused = [r for r in rows if r["kind"] == "fused"]
+    assert sorted(r["row"] for r in fused) == sorted(f"{r} + params 0.5" for r in {s["row"] for s in supernet})
+    assert all(r["eval"] == "batch / loss" for r in fused)
+    prior_row = next(r for r in rows if r["kind"] == "prior")
+    assert float(prior_row["kendall_tau_b_params"]) == pytest.approx(1.0)  # the params prior vs params
     assert {r["row"] for r in supernet} == {"bn=end / sampler=fair", "bn=end / sampler=uniform",
                                            "bn=full / sampler=fair", "bn=full / sampler=uniform"}
     for r in rows:
@@ -58,7 +63,8 @@ def test_two_by_two_grid_writes_results_table_and_plot_and_resumes(ablation, tmp
     assert sorted({r["fraction"] for r in subsets}) == ["0.5", "1.0"] and len(subsets) == 8
     assert all(float(r["kendall_tau_b_vs_full_test"]) == pytest.approx(1.0) for r in subsets if r["fraction"] == "1.0")
     table = (out / "table.md").read_text()
-    assert "| bn=full / sampler=uniform | calib_train / acc | 1 |" in table and "seed vs seed" in table
+    assert "| bn=full / sampler=uniform | calib_train / acc | 1 |" in table and "split-half" in table
+    assert "tau-b vs params" in table and "Best prior: params" in table
     assert "| prior: params |" in table and "| 0.5 | 48 |" in table
     assert (out / "plot.png").read_bytes()[:4] == b"\x89PNG"
     assert table in capsys.readouterr().out
@@ -106,6 +112,8 @@ def test_an_interrupted_cell_resumes_and_a_new_row_is_the_only_new_work(ablation
     ({"rows": {"x": {"train.no_such_key": 1}}}, "unknown config key"),
     ({"evals": {"e": {"train.lr": 1}}}, "only eval.\\* keys"),
     ({"priors": ["synflow"]}, "unknown priors"),
+    ({"fusions": {"f": "zen=0.5"}}, "uses priors \\['zen'\\] that `priors` does not compute"),
+    ({"fusions": {"f": {"priors": "params", "method": "vote"}}}, "unknown fusion method"),
     ({"colour": "red"}, "unknown keys \\['colour'\\]"),
 ])
 def test_bad_ablation_files_fail_before_any_work(ablation, tmp_path, change, message):

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from hnas.errors import HnasError
-from hnas.metrics import kendall_tau, pearson, precision_at_k, rank_report, spearman, top_k_tau
+from hnas.metrics import (kendall_tau, pearson, precision_at_k, rank_report, seed_vs_seed_tau, spearman,
+                          top_k_tau)
 from hnas.spaces import ResNet20Space
 
 
@@ -77,3 +78,20 @@ def test_hnas_rank_matches_keys_prints_a_table_and_saves_a_plot(gt2021, tmp_path
     with pytest.raises(SystemExit):
         main(["rank", "--pred", str(pred_path), "--gt", str(gt_path), "--plot", str(plot)])
     assert "1 keys name different archs" in capsys.readouterr().err
+
+
+def test_split_half_tau_counts_every_split_once_and_averages_halves():
+    from hnas.metrics import split_half_tau
+    rng = np.random.default_rng(0)
+    truth = np.arange(30, dtype=float)
+    clean = np.repeat(truth[:, None], 5, axis=1)
+    assert split_half_tau(clean) == {"mean": 1.0, "min": 1.0, "max": 1.0, "splits": 10}  # C(5, 2)
+    assert split_half_tau(clean[:, :4])["splits"] == 3  # {01|23, 02|13, 03|12}
+    noisy = truth[:, None] + rng.normal(scale=8.0, size=(30, 6))
+    one = split_half_tau(noisy)
+    first, second = noisy[:, [0, 1, 2]].mean(axis=1), noisy[:, [3, 4, 5]].mean(axis=1)
+    assert one["min"] <= kendall_tau(first, second) <= one["max"] and one["splits"] == 10
+    # averaging halves beats single seeds against each other
+    assert one["mean"] > seed_vs_seed_tau(noisy)["mean"]
+    with pytest.raises(HnasError, match="split-half tau needs"):
+        split_half_tau(truth[:, None])

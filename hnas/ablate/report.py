@@ -1,22 +1,43 @@
-"""The ablation's outputs: results.csv (one line per prior, and per supernet x seed x evaluation),
-subsets.csv, table.md (means and spreads over seeds) and plot.png."""
+"""The ablation's outputs: results.csv (one line per prior, and per supernet x seed x evaluation or
+fusion), subsets.csv, table.md (means and spreads over seeds, beside the best prior and the ground
+truth's ceiling) and plot.png. Every ranker's agreement with the parameter count is printed beside
+its tau: it shows whether a recipe values capacity the way stand-alone training does."""
 import csv
 import json
 from collections import defaultdict
 
 import numpy as np
 
+from hnas.ablate.spec import slug
+from hnas.evaluate.archfile import read_arch_file, write_arch_file
+from hnas.fusion import fuse
 from hnas.io import atomic_write, write_text
-from hnas.metrics import kendall_tau, rank_report, seed_vs_seed_tau
+from hnas.metrics import kendall_tau, rank_report, seed_vs_seed_tau, split_half_tau
 from hnas.metrics.report import matched_scores
 from hnas.plots import save_png, subplots
+from hnas.proxies import count_params
 
 
-def _rank_columns(pred_path, gt_path, space, ks, gt):
+def _rank_columns(pred_path, gt_path, space, ks, gt, params):
     keys, pred, acc = matched_scores(pred_path, gt_path, space)
     report = rank_report(pred, acc, ks)
     report["kendall_tau_b_loss"] = kendall_tau(pred, [-gt[k]["loss"] for k in keys])
+    report["kendall_tau_b_params"] = kendall_tau(pred, [params[k] for k in keys])
     return report
+
+
+def _scores(path, space):
+    return {k: s for k, _, s in read_arch_file(path, space, with_scores=True)}
+
+
+def _fused_file(spec, space, cell, name, fusion, priors):
+    """The cell's first evaluation fused with the priors (a file beside its scores)."""
+    first = next(iter(cell["evals"].values()))["scores"]
+    out = spec.run_dir(cell["row"], cell["seed"]) / "scores" / f"fused_{slug(name)}.json"
+    prior_scores = {p: _scores(priors[p]["scores"], space) for p in fusion["weights"]}
+    entries = [(k, a) for k, a, _ in read_arch_file(first, space, with_scores=True)]
+    write_arch_file(out, entries, fuse(_scores(first, space), prior_scores, fusion["weights"], fusion["method"]))
+    return out
 
 
 def _mean_spread(values, digits=3):
@@ -51,18 +72,39 @@ def _plot(path, labels, means, spreads, ceiling):
     save_png(fig, path)
 
 
-def write_report(spec, space, gt_path, priors, cells):
+def _verdict(groups):
+    """Which rows beat the best prior by more than their own spread over seeds."""
+    priors = {row: rs[0]["kendall_tau_b"] for (kind, row, _), rs in groups.items() if kind == "prior"}
+    if not priors:
+        return "No prior was computed, so no row is compared with one."
+    best = max(priors, key=priors.get)
+    winners = [f"{row} [{name}] ({np.mean([r['kendall_tau_b'] for r in rs]):.3f})"
+               for (kind, row, name), rs in groups.items() if kind != "prior" and len(rs) > 1
+               and np.mean([r["kendall_tau_b"] for r in rs]) - np.std([r["kendall_tau_b"] for r in rs]) > priors[best]]
+    return (f"Best prior: {best} ({priors[best]:.3f}). Rows whose mean tau-b minus its std over seeds is above it: "
+            + ("; ".join(winners) if winners else "none") + ".")
+
+
+def write_report(spec, space, gt_path, priors, cells, num_classes):
     gt = json.loads(gt_path.read_text())
+    model = {"name": spec.base["model"]["name"]}
+    params = {k: count_params(space, space.parse(e["arch"]), num_classes, model) for k, e in gt.items()}
+    rank = lambda path: _rank_columns(path, gt_path, space, spec.ks, gt, params)  # noqa: E731
     results, subsets = [], []
     for prior, info in priors.items():
-        results.append({"kind": "prior", "row": prior, "seed": "", "eval": "",
-                        **_rank_columns(info["scores"], gt_path, space, spec.ks, gt),
+        results.append({"kind": "prior", "row": prior, "seed": "", "eval": "", **rank(info["scores"]),
                         "train_seconds": 0.0, "eval_seconds_per_arch": info["seconds_per_arch"]})
     for cell in cells:
         for name, info in cell["evals"].items():
             results.append({"kind": "supernet", "row": cell["row"], "seed": cell["seed"], "eval": name,
-                            **_rank_columns(info["scores"], gt_path, space, spec.ks, gt),
+                            **rank(info["scores"]),
                             "train_seconds": cell["train_seconds"], "eval_seconds_per_arch": info["seconds_per_arch"]})
+        first_eval, first = next(iter(cell["evals"].items()))
+        for name, fusion in spec.fusions.items():
+            fused = _fused_file(spec, space, cell, name, fusion, priors)
+            results.append({"kind": "fused", "row": f"{cell['row']} + {name}", "seed": cell["seed"],
+                            "eval": first_eval, **rank(fused), "train_seconds": cell["train_seconds"],
+                            "eval_seconds_per_arch": first["seconds_per_arch"]})
         full = cell["subsets"].get("1.0")
         for fraction, info in cell["subsets"].items():
             _, subset, reference = matched_scores(info["scores"], full["scores"], space)
@@ -72,25 +114,29 @@ def write_report(spec, space, gt_path, priors, cells):
     _write_csv(spec.output / "results.csv", results)
     if subsets:
         _write_csv(spec.output / "subsets.csv", subsets)
-    table = _markdown(spec, gt, results, subsets)
+    table = _markdown(spec, gt, results, subsets, params)
     write_text(spec.output / "table.md", table)
     return table
 
 
-def _markdown(spec, gt, results, subsets):
+def _markdown(spec, gt, results, subsets, params):
     accs = [e["acc"] for e in gt.values()]
     seeds = len(next(iter(gt.values()))["accs"])
     lines = [f"Ground truth: {len(gt)} archs, stand-alone test accuracy averaged over {seeds} seed(s), "
-             f"{min(accs):.3f}..{max(accs):.3f}."]
+             f"{min(accs):.3f}..{max(accs):.3f}; its Kendall tau-b with the parameter count: "
+             f"{kendall_tau(accs, [params[k] for k in gt]):.3f}."]
     ceiling = None
     if seeds > 1:
-        ceiling = seed_vs_seed_tau([e["accs"] for e in gt.values()])
-        loss_ceiling = seed_vs_seed_tau([[-v for v in e["losses"]] for e in gt.values()])
-        lines.append(f"Stand-alone seed vs seed Kendall tau-b (the ceiling): accuracy {ceiling['mean']:.3f} "
-                     f"(min {ceiling['min']:.3f}), loss {loss_ceiling['mean']:.3f} (min {loss_ceiling['min']:.3f}).")
+        ceiling = split_half_tau([e["accs"] for e in gt.values()])
+        loss_ceiling = split_half_tau([[-v for v in e["losses"]] for e in gt.values()])
+        pairs = seed_vs_seed_tau([e["accs"] for e in gt.values()])
+        lines.append(f"The ceiling, split-half Kendall tau-b of the stand-alone runs (mean over {seeds // 2} seeds "
+                     f"against the other {seeds - seeds // 2}, every split): accuracy {ceiling['mean']:.3f} "
+                     f"(min {ceiling['min']:.3f}), loss {loss_ceiling['mean']:.3f} (min {loss_ceiling['min']:.3f}); "
+                     f"one seed against another: {pairs['mean']:.3f}.")
     ks = [k for k in spec.ks if k <= len(gt)]
     header = (["ranker", "eval", "runs", "tau-b (acc)", "Pearson", "Spearman"] + [f"P@{k}" for k in ks]
-              + ["tau-b (loss)", "train s", "eval s/arch"])
+              + ["tau-b (loss)", "tau-b vs params", "train s", "eval s/arch"])
     lines += ["", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     groups = defaultdict(list)
     for r in results:
@@ -100,8 +146,8 @@ def _markdown(spec, gt, results, subsets):
         label = f"prior: {row}" if kind == "prior" else row
         cells = [label, name, str(len(rs))]
         cells += [_mean_spread([r[c] for r in rs]) for c in ["kendall_tau_b", "pearson", "spearman"]
-                  + [f"precision@{k}" for k in ks] + ["kendall_tau_b_loss"]]
-        cells += [_mean_spread([r["train_seconds"] for r in rs], 0) if kind == "supernet" else "",
+                  + [f"precision@{k}" for k in ks] + ["kendall_tau_b_loss", "kendall_tau_b_params"]]
+        cells += [_mean_spread([r["train_seconds"] for r in rs], 0) if kind != "prior" else "",
                   _mean_spread([r["eval_seconds_per_arch"] for r in rs], 4)]
         lines.append("| " + " | ".join(cells) + " |")
         taus = [r["kendall_tau_b"] for r in rs]
@@ -109,6 +155,7 @@ def _markdown(spec, gt, results, subsets):
         means.append(np.mean(taus))
         spreads.append(np.std(taus))
     _plot(spec.output / "plot.png", labels, means, spreads, ceiling["mean"] if ceiling else float("nan"))
+    lines += ["", _verdict(groups)]
     if subsets:
         lines += ["", f"Test subsets (scored with the first evaluation setting, {next(iter(spec.evals))!r}); "
                   "tau-b of subset scores against full-test scores of the same supernet, over every row and seed:",

@@ -100,4 +100,4 @@ def run_ablation(spec):
     run_tasks(_cell_task, [(str(spec.path), str(spec.output), row, seed, len(data.test)) for row, seed in todo],
               spec.workers, "supernets", len(jobs) - len(todo))
     cells = [json.loads((spec.run_dir(*job) / CELL_FILE).read_text()) for job in jobs]
-    return write_report(spec, space, gt_path, priors, cells)
+    return write_report(spec, space, gt_path, priors, cells, data.num_classes)

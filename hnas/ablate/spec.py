@@ -13,6 +13,8 @@ test subsets and priors. Every row's recipe is loaded (and so checked) before an
     evals: {batch / loss: {eval.bn_mode: batch, eval.metric: loss}}
     subsets: [0.1, 0.25, 1.0]                    # test fractions, scored with the first eval
     priors: [params, flops, zen]
+    fusions: {zen 0.5: zen=0.5}                  # extra rows: every supernet row (first eval) fused with
+                                                 # priors above (NAME=WEIGHT,...; or {priors: ..., method: zscore})
     ks: [5, 10]                                  # precision@K and top-K tau
     output: benchmarks/out/ablate_digits
 """
@@ -22,10 +24,11 @@ from pathlib import Path
 
 from hnas.config import load_config, read_yaml_mapping
 from hnas.errors import HnasError
+from hnas.fusion import DEFAULT_METHOD, check_method, parse_prior_specs
 from hnas.proxies import PROXIES
 
 KEYS = {"recipe", "overrides", "archs", "ground_truth", "seeds", "rows", "grid", "evals", "subsets", "priors",
-        "ks", "output", "workers"}
+        "fusions", "ks", "output", "workers"}
 GROUND_TRUTH_DEFAULTS = {"seeds": 3, "cache": "checkpoints/groundtruth"}
 FIXED_SECTIONS = ("space", "data", "standalone")  # rows share the data and the ground truth
 
@@ -60,6 +63,21 @@ def _rows(raw):
     return rows
 
 
+def _fusion(name, value, priors):
+    """{'weights': {prior: weight}, 'method'} of one fusion row, checked against the computed priors."""
+    value = value if isinstance(value, dict) else {"priors": value}
+    unknown = sorted(set(value) - {"priors", "method"})
+    if unknown:
+        raise HnasError(f"ablation fusion {name!r}: unknown keys {unknown}; expected priors and method")
+    weights = parse_prior_specs(value.get("priors"))
+    missing = [p for p in weights if p not in priors]
+    if missing:
+        raise HnasError(f"ablation fusion {name!r} uses priors {missing} that `priors` does not compute ({priors})")
+    method = value.get("method", DEFAULT_METHOD)
+    check_method(method)
+    return {"weights": weights, "method": method}
+
+
 class AblationSpec:
     def __init__(self, path, output=None, workers=None):
         path = Path(path)
@@ -87,6 +105,8 @@ class AblationSpec:
         bad = [p for p in self.priors if p not in PROXIES]
         if bad:
             raise HnasError(f"ablation file: unknown priors {bad}; expected some of {list(PROXIES)}")
+        self.fusions = {str(name): _fusion(name, value, self.priors)
+                        for name, value in _mapping(raw.get("fusions"), "fusions").items()}
         self.ks = tuple(int(k) for k in raw.get("ks", (5, 10)))
         self.output = Path(output or raw.get("output") or Path("checkpoints") / f"ablate_{path.stem}")
         self.workers = int(workers or raw.get("workers", 1))

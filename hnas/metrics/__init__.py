@@ -65,7 +65,8 @@ def rank_report(pred, true, ks=(10, 50, 100)):
     return report
 
 
-__all__ = ["kendall_tau", "pearson", "spearman", "precision_at_k", "top_k_tau", "rank_report"]
+__all__ = ["kendall_tau", "pearson", "spearman", "precision_at_k", "top_k_tau", "rank_report", "seed_vs_seed_tau",
+           "split_half_tau"]
 
 
 def seed_vs_seed_tau(per_seed):
@@ -77,3 +78,20 @@ def seed_vs_seed_tau(per_seed):
     taus = [kendall_tau(scores[:, i], scores[:, j])
             for i in range(scores.shape[1]) for j in range(i + 1, scores.shape[1])]
     return {"mean": float(np.mean(taus)), "min": float(min(taus)), "max": float(max(taus)), "pairs": len(taus)}
+
+
+def split_half_tau(per_seed):
+    """Kendall tau-b between the mean over half of the seeds and the mean over the other half, over
+    every such split (rows: archs, columns: seeds; an odd count splits n//2 against the rest): how
+    well a ground truth averaged over that many seeds agrees with itself. {'mean', 'min', 'max', 'splits'}."""
+    from itertools import combinations
+    scores = np.asarray(per_seed, dtype=float)
+    if scores.ndim != 2 or scores.shape[1] < 2:
+        raise HnasError(f"split-half tau needs a (archs x seeds) table with >= 2 seeds, got shape {scores.shape}")
+    seeds = range(scores.shape[1])
+    half = scores.shape[1] // 2
+    splits = [(list(first), [s for s in seeds if s not in first]) for first in combinations(seeds, half)]
+    if 2 * half == scores.shape[1]:
+        splits = [split for split in splits if 0 in split[0]]  # (A, B) and (B, A) are the same split
+    taus = [kendall_tau(scores[:, a].mean(axis=1), scores[:, b].mean(axis=1)) for a, b in splits]
+    return {"mean": float(np.mean(taus)), "min": float(min(taus)), "max": float(max(taus)), "splits": len(taus)}
