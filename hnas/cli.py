@@ -63,7 +63,7 @@ def groundtruth(config, archs, out, seeds=3, workers=1, cache="checkpoints/groun
     cfg = load_config(config, **overrides)
     entries = read_arch_file(archs, get_space(cfg["space"]))
     table = train_ground_truth(cfg, entries, int(seeds), cache, workers=int(workers))
-    write_ground_truth(out, table)
+    write_ground_truth(out, table, cfg, int(seeds))
     print(f"wrote {out} ({len(table)} archs x {seeds} seeds)")
     if int(seeds) > 1:
         for field in ("accs", "losses"):

@@ -122,3 +122,24 @@ def test_bad_ablation_files_fail_before_any_work(ablation, tmp_path, change, mes
     with pytest.raises(HnasError, match=message):
         AblationSpec(ablation)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_committed_ground_truth_file_stands_in_for_the_cache(ablation, tmp_path, monkeypatch):
+    raw = yaml.safe_load(ablation.read_text())
+    raw.update({"grid": {}, "rows": {"base": {}}, "fusions": {}, "subsets": [],
+                "ground_truth": {**raw["ground_truth"], "file": str(tmp_path / "gt.json")}})
+    ablation.write_text(yaml.safe_dump(raw))
+    ablate_run.run_ablation(AblationSpec(ablation))
+    meta = json.loads((tmp_path / "gt.json.meta.json").read_text())
+    assert meta["seeds"] == 2 and len(json.loads((tmp_path / "gt.json").read_text())) == 6
+    # a fresh machine: no cache, a new output; the committed file is read, nothing is trained
+    monkeypatch.setattr("hnas.train.groundtruth._train_one", lambda *a, **k: pytest.fail("retrained ground truth"))
+    import shutil
+    shutil.rmtree(tmp_path / "gt_cache")
+    ablate_run.run_ablation(AblationSpec(ablation, output=tmp_path / "out2"))
+    assert (tmp_path / "out2" / "table.md").exists()
+    # another stand-alone recipe (or seed count) does not take the file's numbers
+    raw["ground_truth"]["seeds"] = 3
+    ablation.write_text(yaml.safe_dump(raw))
+    with pytest.raises(pytest.fail.Exception, match="retrained ground truth"):
+        ablate_run.run_ablation(AblationSpec(ablation, output=tmp_path / "out3"))

@@ -12,7 +12,7 @@ from hnas.evaluate.archfile import read_arch_file
 from hnas.io import check_writable, write_json
 from hnas.parallel import output_to, run_tasks
 from hnas.spaces import get_space
-from hnas.train.groundtruth import train_ground_truth, write_ground_truth
+from hnas.train.groundtruth import read_ground_truth, train_ground_truth, write_ground_truth
 
 CELL_FILE = "cell.json"
 
@@ -90,7 +90,12 @@ def run_ablation(spec):
     space = get_space(spec.base["space"])
     entries = read_arch_file(spec.archs, space)
     gt = spec.ground_truth
-    table = train_ground_truth(spec.base, entries, int(gt["seeds"]), gt["cache"], spec.workers)
+    seeds = int(gt["seeds"])
+    table = read_ground_truth(gt["file"], spec.base, entries, seeds) if gt.get("file") else None
+    if table is None:
+        table = train_ground_truth(spec.base, entries, seeds, gt["cache"], spec.workers)
+        if gt.get("file"):
+            write_ground_truth(gt["file"], table, spec.base, seeds)
     gt_path = spec.output / "ground_truth.json"
     write_ground_truth(gt_path, table)
     data = data_from_config(spec.base)  # rows share the data (AblationSpec checks), so build it once

@@ -4,7 +4,9 @@ test subsets and priors. Every row's recipe is loaded (and so checked) before an
     recipe: configs/digits_rank_benchmark.yaml   # the base recipe
     overrides: {train.epochs: 20}                # applied to every supernet row
     archs: benchmarks/digits_archs.json          # the ground-truth arch set (competition format)
-    ground_truth: {seeds: 3, cache: checkpoints/groundtruth}
+    ground_truth: {seeds: 3, cache: checkpoints/groundtruth, file: benchmarks/digits_gt.json}
+                                                 # file: a committed ground truth used instead of training
+                                                 # when its .meta.json names this recipe and seed count
     seeds: [0, 1]                                # each supernet row is trained once per seed
     rows: {baseline: {}, uniform: {train.sampler: uniform}}
     grid:                                        # and/or: the cartesian product of named axes
@@ -29,7 +31,7 @@ from hnas.proxies import PROXIES
 
 KEYS = {"recipe", "overrides", "archs", "ground_truth", "seeds", "rows", "grid", "evals", "subsets", "priors",
         "fusions", "ks", "output", "workers"}
-GROUND_TRUTH_DEFAULTS = {"seeds": 3, "cache": "checkpoints/groundtruth"}
+GROUND_TRUTH_DEFAULTS = {"seeds": 3, "cache": "checkpoints/groundtruth", "file": None}
 FIXED_SECTIONS = ("space", "data", "standalone")  # rows share the data and the ground truth
 
 
@@ -90,6 +92,10 @@ class AblationSpec:
                 raise HnasError(f"ablation file {path}: `{key}` is required")
         self.path, self.recipe, self.archs = path, raw["recipe"], raw["archs"]
         self.ground_truth = {**GROUND_TRUTH_DEFAULTS, **_mapping(raw.get("ground_truth"), "ground_truth")}
+        if set(self.ground_truth) != set(GROUND_TRUTH_DEFAULTS):
+            raise HnasError(f"ablation file {path}: unknown ground_truth keys "
+                            f"{sorted(set(self.ground_truth) - set(GROUND_TRUTH_DEFAULTS))}; "
+                            f"known: {sorted(GROUND_TRUTH_DEFAULTS)}")
         self.seeds = [int(s) for s in raw.get("seeds", [0])]
         self.overrides = _mapping(raw.get("overrides"), "overrides")
         self.rows = _rows(raw)

@@ -64,6 +64,29 @@ def train_ground_truth(config, entries, seeds, cache, workers=1):
     return table
 
 
-def write_ground_truth(path, table):
-    """A competition-format file (acc = mean accuracy over seeds) with the per-seed numbers beside it."""
+def _meta_path(path):
+    return Path(f"{path}.meta.json")
+
+
+def write_ground_truth(path, table, config=None, seeds=None):
+    """A competition-format file (acc = mean accuracy over seeds) with the per-seed numbers beside it;
+    with `config`, PATH.meta.json records which recipe and seeds made it (so it can stand in for the cache)."""
     write_json(path, table, indent=1)
+    if config is not None:
+        write_json(_meta_path(path), {"recipe_key": recipe_key(config), "seeds": seeds, "space": config["space"]},
+                   indent=1)
+
+
+def read_ground_truth(path, config, entries, seeds):
+    """The table of a committed ground-truth file if its meta file says the same recipe and seeds made
+    it and it holds every entry's arch; None otherwise (then train, from the cache)."""
+    path, meta = Path(path), _meta_path(path)
+    if not (path.is_file() and meta.is_file()):
+        return None
+    recorded = json.loads(meta.read_text())
+    if recorded.get("recipe_key") != recipe_key(config) or recorded.get("seeds") != seeds:
+        return None
+    table = json.loads(path.read_text())
+    if any(key not in table or table[key]["arch"] != text for key, text in entries):
+        return None
+    return {key: table[key] for key, _ in entries}
