@@ -57,7 +57,7 @@ def groundtruth(config, archs, out, seeds=3, workers=1, cache="checkpoints/groun
     hnas groundtruth CONFIG --archs IN.json --out GT.json [--seeds 3] [--workers 2]"""
     from hnas.config import load_config
     from hnas.evaluate.archfile import read_arch_file
-    from hnas.metrics import seed_vs_seed_tau
+    from hnas.metrics import seed_vs_seed_tau, split_half_tau
     from hnas.spaces import get_space
     from hnas.train.groundtruth import train_ground_truth, write_ground_truth
     cfg = load_config(config, **overrides)
@@ -68,9 +68,11 @@ def groundtruth(config, archs, out, seeds=3, workers=1, cache="checkpoints/groun
     if int(seeds) > 1:
         for field in ("accs", "losses"):
             sign = -1.0 if field == "losses" else 1.0
-            tau = seed_vs_seed_tau([[sign * v for v in row[field]] for row in table.values()])
-            print(f"seed-vs-seed Kendall tau-b ({field[:-1] if field == 'accs' else 'loss'}): "
-                  f"{tau['mean']:.4f} (min {tau['min']:.4f}, max {tau['max']:.4f})")
+            per_seed = [[sign * v for v in row[field]] for row in table.values()]
+            what = "accuracy" if field == "accs" else "loss"
+            for label, tau in (("split-half (the ceiling)", split_half_tau(per_seed)),
+                               ("one seed against another", seed_vs_seed_tau(per_seed))):
+                print(f"Kendall tau-b {label}, {what}: {tau['mean']:.4f} (min {tau['min']:.4f}, max {tau['max']:.4f})")
 
 
 def rank(pred, gt, space="resnet20", plot=None, ks=(10, 50, 100)):

@@ -45,7 +45,8 @@ def test_hnas_groundtruth_writes_means_and_the_seed_ceiling(tmp_path, capsys):
     printed = capsys.readouterr().out
     written = json.loads(out.read_text())
     assert list(written) == ["largest", "smallest", "mid"] and len(written["mid"]["losses"]) == 2
-    assert "seed-vs-seed Kendall tau-b (acc)" in printed and "seed-vs-seed Kendall tau-b (loss)" in printed
+    assert "Kendall tau-b split-half (the ceiling), accuracy" in printed and "one seed against another, loss" in printed
+    assert json.loads((tmp_path / "gt.json.meta.json").read_text())["seeds"] == 2
 
 
 def test_seed_vs_seed_tau():
