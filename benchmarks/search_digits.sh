@@ -2,10 +2,10 @@
 # The searched arch under a FLOPs limit against random archs under the same limit, each retrained
 # stand-alone with 3 seeds (issue 6's measurement):
 #   bash benchmarks/search_digits.sh [SUPERNET_RUN] [OUT_DIR]
-# SUPERNET_RUN defaults to the first supernet of benchmarks/rank_digits.py.
+# SUPERNET_RUN defaults to the first supernet of configs/ablate_rank_digits.yaml (hnas ablate).
 set -euo pipefail
 config=configs/digits_rank_benchmark.yaml
-run=${1:-benchmarks/out/rank_digits/runs/supernet_seed0}
+run=${1:-benchmarks/out/ablate_rank_digits/runs/supernet/seed0}
 out=${2:-benchmarks/out/search_digits}
 limit=700000   # MACs at 8x8: about the 20th percentile of uniformly drawn archs
 mkdir -p "$out"
