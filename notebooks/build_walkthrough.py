@@ -73,7 +73,8 @@ print(json.dumps(json.loads(scores.read_text()), indent=1)[:400])"""),
     ("md", """## 4. Ground truth and the rank report
 
 `hnas groundtruth` trains every listed arch stand-alone once per seed (cached and resumable) and prints
-the seed-vs-seed Kendall tau: the ceiling no supernet can beat. `hnas rank` compares any score file
+the ground truth's ceiling: the split-half Kendall tau (the mean over half the seeds against the mean
+over the other half), and one seed against another. `hnas rank` compares any score file
 with it and saves a scatter plot."""),
     ("code", """from IPython.display import Image, display
 
