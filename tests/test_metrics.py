@@ -95,3 +95,16 @@ def test_split_half_tau_counts_every_split_once_and_averages_halves():
     assert one["mean"] > seed_vs_seed_tau(noisy)["mean"]
     with pytest.raises(HnasError, match="split-half tau needs"):
         split_half_tau(truth[:, None])
+
+
+def test_mean_ceiling_estimate_predicts_how_well_the_truth_ranks_against_a_noisy_mean():
+    from hnas.metrics import mean_ceiling_estimate
+    rng = np.random.default_rng(1)
+    estimates, actual = [], []
+    for _ in range(20):
+        truth = rng.normal(size=200)
+        seeds = truth[:, None] + rng.normal(scale=1.0, size=(200, 5))
+        estimates.append(mean_ceiling_estimate(seeds))
+        actual.append(kendall_tau(truth, seeds.mean(axis=1)))
+    assert abs(np.mean(estimates) - np.mean(actual)) < 0.02
+    assert mean_ceiling_estimate(np.repeat(np.arange(10.0)[:, None], 3, axis=1)) == pytest.approx(1.0)

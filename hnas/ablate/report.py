@@ -12,7 +12,7 @@ from hnas.ablate.spec import slug
 from hnas.evaluate.archfile import read_arch_file, write_arch_file
 from hnas.fusion import fuse
 from hnas.io import atomic_write, write_text
-from hnas.metrics import kendall_tau, rank_report, seed_vs_seed_tau, split_half_tau
+from hnas.metrics import kendall_tau, mean_ceiling_estimate, rank_report, seed_vs_seed_tau, split_half_tau
 from hnas.metrics.report import matched_scores
 from hnas.plots import save_png, subplots
 from hnas.proxies import count_params
@@ -133,7 +133,10 @@ def _markdown(spec, gt, results, subsets, params):
         lines.append(f"The ceiling, split-half Kendall tau-b of the stand-alone runs (mean over {seeds // 2} seeds "
                      f"against the other {seeds - seeds // 2}, every split): accuracy {ceiling['mean']:.3f} "
                      f"(min {ceiling['min']:.3f}), loss {loss_ceiling['mean']:.3f} (min {loss_ceiling['min']:.3f}); "
-                     f"one seed against another: {pairs['mean']:.3f}.")
+                     f"one seed against another: {pairs['mean']:.3f}. Against the mean over all {seeds} seeds, "
+                     f"which the rows below are scored on, a perfect ranker would reach about "
+                     f"{mean_ceiling_estimate([e['accs'] for e in gt.values()]):.2f} (accuracy; Spearman-Brown "
+                     f"estimate).")
     ks = [k for k in spec.ks if k <= len(gt)]
     header = (["ranker", "eval", "runs", "tau-b (acc)", "Pearson", "Spearman"] + [f"P@{k}" for k in ks]
               + ["tau-b (loss)", "tau-b vs params", "train s", "eval s/arch"])

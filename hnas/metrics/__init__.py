@@ -66,7 +66,7 @@ def rank_report(pred, true, ks=(10, 50, 100)):
 
 
 __all__ = ["kendall_tau", "pearson", "spearman", "precision_at_k", "top_k_tau", "rank_report", "seed_vs_seed_tau",
-           "split_half_tau"]
+           "split_half_tau", "mean_ceiling_estimate"]
 
 
 def seed_vs_seed_tau(per_seed):
@@ -95,3 +95,20 @@ def split_half_tau(per_seed):
         splits = [split for split in splits if 0 in split[0]]  # (A, B) and (B, A) are the same split
     taus = [kendall_tau(scores[:, a].mean(axis=1), scores[:, b].mean(axis=1)) for a, b in splits]
     return {"mean": float(np.mean(taus)), "min": float(min(taus)), "max": float(max(taus)), "splits": len(taus)}
+
+
+def mean_ceiling_estimate(per_seed):
+    """The Kendall tau a perfect ranker would reach against the mean over all seeds, estimated from the
+    seeds' agreement: the mean Kendall tau between two seeds, turned into a correlation by Greiner's
+    relation r = sin(pi/2 tau) (rank-based, so one outlying arch cannot inflate it), stepped up to the
+    k-seed mean by Spearman-Brown (k r / (1 + (k - 1) r)); the square root of that is the correlation
+    of the true order with the mean, turned back into a tau. Exact for Gaussian noise."""
+    scores = np.asarray(per_seed, dtype=float)
+    if scores.ndim != 2 or scores.shape[1] < 2:
+        raise HnasError(f"the ceiling estimate needs a (archs x seeds) table with >= 2 seeds, got shape {scores.shape}")
+    k = scores.shape[1]
+    r = float(np.sin(np.pi / 2 * seed_vs_seed_tau(scores)["mean"]))
+    if r <= 0:
+        return 0.0
+    reliability = k * r / (1 + (k - 1) * r)
+    return float(2 / np.pi * np.arcsin(np.sqrt(reliability)))
