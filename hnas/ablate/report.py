@@ -26,17 +26,13 @@ def _rank_columns(pred_path, gt_path, space, ks, gt, params):
     return report
 
 
-def _scores(path, space):
-    return {k: s for k, _, s in read_arch_file(path, space, with_scores=True)}
-
-
-def _fused_file(spec, space, cell, name, fusion, priors):
+def _fused_file(spec, space, cell, name, fusion, prior_scores):
     """The cell's first evaluation fused with the priors (a file beside its scores)."""
-    first = next(iter(cell["evals"].values()))["scores"]
+    first = read_arch_file(next(iter(cell["evals"].values()))["scores"], space, with_scores=True)
     out = spec.run_dir(cell["row"], cell["seed"]) / "scores" / f"fused_{slug(name)}.json"
-    prior_scores = {p: _scores(priors[p]["scores"], space) for p in fusion["weights"]}
-    entries = [(k, a) for k, a, _ in read_arch_file(first, space, with_scores=True)]
-    write_arch_file(out, entries, fuse(_scores(first, space), prior_scores, fusion["weights"], fusion["method"]))
+    fused = fuse({k: s for k, _, s in first}, {p: prior_scores[p] for p in fusion["weights"]}, fusion["weights"],
+                 fusion["method"])
+    write_arch_file(out, [(k, a) for k, a, _ in first], fused)
     return out
 
 
@@ -90,6 +86,8 @@ def write_report(spec, space, gt_path, priors, cells, num_classes):
     model = {"name": spec.base["model"]["name"]}
     params = {k: count_params(space, space.parse(e["arch"]), num_classes, model) for k, e in gt.items()}
     rank = lambda path: _rank_columns(path, gt_path, space, spec.ks, gt, params)  # noqa: E731
+    prior_scores = {p: {k: s for k, _, s in read_arch_file(info["scores"], space, with_scores=True)}
+                    for p, info in priors.items()} if spec.fusions else {}  # read once, fused into every cell
     results, subsets = [], []
     for prior, info in priors.items():
         results.append({"kind": "prior", "row": prior, "seed": "", "eval": "", **rank(info["scores"]),
@@ -101,7 +99,7 @@ def write_report(spec, space, gt_path, priors, cells, num_classes):
                             "train_seconds": cell["train_seconds"], "eval_seconds_per_arch": info["seconds_per_arch"]})
         first_eval, first = next(iter(cell["evals"].items()))
         for name, fusion in spec.fusions.items():
-            fused = _fused_file(spec, space, cell, name, fusion, priors)
+            fused = _fused_file(spec, space, cell, name, fusion, prior_scores)
             results.append({"kind": "fused", "row": f"{cell['row']} + {name}", "seed": cell["seed"],
                             "eval": first_eval, **rank(fused), "train_seconds": cell["train_seconds"],
                             "eval_seconds_per_arch": first["seconds_per_arch"]})

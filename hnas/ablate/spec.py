@@ -26,7 +26,7 @@ from pathlib import Path
 
 from hnas.config import load_config, read_yaml_mapping
 from hnas.errors import HnasError
-from hnas.fusion import DEFAULT_METHOD, check_method, parse_prior_specs
+from hnas.fusion import DEFAULT_METHOD, fusion_weights
 from hnas.proxies import PROXIES
 
 KEYS = {"recipe", "overrides", "archs", "ground_truth", "seeds", "rows", "grid", "evals", "subsets", "priors",
@@ -71,12 +71,11 @@ def _fusion(name, value, priors):
     unknown = sorted(set(value) - {"priors", "method"})
     if unknown:
         raise HnasError(f"ablation fusion {name!r}: unknown keys {unknown}; expected priors and method")
-    weights = parse_prior_specs(value.get("priors"))
+    method = value.get("method", DEFAULT_METHOD)
+    weights = fusion_weights(value.get("priors"), method)
     missing = [p for p in weights if p not in priors]
     if missing:
         raise HnasError(f"ablation fusion {name!r} uses priors {missing} that `priors` does not compute ({priors})")
-    method = value.get("method", DEFAULT_METHOD)
-    check_method(method)
     return {"weights": weights, "method": method}
 
 

@@ -8,7 +8,7 @@ from hnas.errors import HnasError
 from hnas.evaluate.archfile import read_arch_file
 from hnas.evaluate.runner import file_digest, finish, merge_parts, parse_shard, score_entries, shard_entries
 from hnas.evaluate.scoring import SupernetScorer, fixed_batches
-from hnas.fusion import check_method, parse_prior_specs
+from hnas.fusion import fusion_weights
 from hnas.fusion.files import fuse_files
 from hnas.io import check_writable
 from hnas.spaces import get_space
@@ -57,8 +57,7 @@ def evaluate_arch_file(config, checkpoint, archs, out, shard=None):
     if e["fuse"]:
         if shard is not None:
             raise HnasError("eval.fuse ranks the whole list: score shards without it, then hnas merge and hnas fuse")
-        parse_prior_specs(e["fuse"])  # a bad spec or method fails before any scoring
-        check_method(e["fuse_method"])
+        fusion_weights(e["fuse"], e["fuse_method"])  # a bad spec or method fails before any scoring
         fused_out, out = out, Path(f"{out}.supernet.json")
     target = _part_name(out, index, count) if auto_shard else out
     scorer, params = build_scorer(config, checkpoint)

@@ -67,6 +67,13 @@ def parse_prior_specs(specs, default_weight=DEFAULT_WEIGHT):
     return weights
 
 
+def fusion_weights(specs, method=DEFAULT_METHOD, default_weight=DEFAULT_WEIGHT):
+    """The {prior: weight} of a fusion setting, its method checked too: one call validates a whole
+    setting before any prior is computed or any arch scored."""
+    check_method(method)
+    return parse_prior_specs(specs, default_weight)
+
+
 def fuse(supernet, priors, weights, method=DEFAULT_METHOD):
     """{key: fused score}: standardize(supernet) + sum of weight * standardize(prior), over the
     supernet's keys; every prior must score exactly those keys."""

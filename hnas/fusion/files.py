@@ -6,7 +6,7 @@ from pathlib import Path
 
 from hnas.errors import HnasError
 from hnas.evaluate.archfile import read_arch_file, write_arch_file
-from hnas.fusion import DEFAULT_METHOD, DEFAULT_WEIGHT, check_method, fuse, parse_prior_specs
+from hnas.fusion import DEFAULT_METHOD, DEFAULT_WEIGHT, fuse, fusion_weights
 from hnas.io import write_json
 from hnas.proxies import PROXIES
 
@@ -36,8 +36,7 @@ def fuse_files(scores_path, priors, out, space, method=DEFAULT_METHOD, weight=DE
                num_classes=None, image_size=None, model=None):
     """Write `out` (competition format, acc = fused score) and `out`.fusion.json; returns the record.
     A named prior is computed once per arch list and settings, in a file beside `out`."""
-    weights = parse_prior_specs(priors, weight)
-    check_method(method)  # before any prior is computed
+    weights = fusion_weights(priors, method, weight)
     entries = read_arch_file(scores_path, space, with_scores=True)
     supernet = {k: s for k, _, s in entries}
     sources, prior_scores = {}, {}
