@@ -181,6 +181,7 @@ def test_idx_subsets_are_fixed_seeded_and_class_stratified(tmp_path):
     assert not np.array_equal(a[0], c[0])
     assert np.bincount(a[1], minlength=10).tolist() == [5] * 10  # 20 of each class -> 5 of each
     assert np.bincount(a[3], minlength=10).tolist() == [5] * 10
+    assert len(load_idx(tmp_path, train_size=1)[0]) == 1 and len(load_idx(tmp_path, test_size=1.0)[2]) == 100
 
 
 @pytest.mark.parametrize("damage, message", [

@@ -60,7 +60,7 @@ def _read_split(root, split):
 def stratified_subset(labels, size, seed, what):
     """Indices of a fixed, seeded, class-stratified subset: `size` images (an int) or that fraction of
     them (a float in (0, 1]); None keeps everything, in file order."""
-    if size is None or size == 1.0:
+    if size is None or (isinstance(size, float) and size == 1.0):  # the int 1 is one image, not all of them
         return np.arange(len(labels))
     if isinstance(size, float) and 0 < size < 1:
         size = max(1, round(size * len(labels)))
