@@ -14,7 +14,7 @@ import time
 import numpy as np
 import paddle
 
-from hnas.evaluate.scoring import SupernetScorer
+from hnas.scoring import SupernetScorer
 from hnas.models import ResNet20, ResNet20Supernet
 from hnas.spaces import ResNet20Space
 from hnas.spaces.samplers import UniformSampler

@@ -28,7 +28,7 @@ def test(config, checkpoint, archs, out, shard=None, **overrides):
 
 def merge(archs, out, *parts, normalize=False, space="resnet20"):
     """Merge shard outputs: hnas merge IN.json OUT.json PART1 PART2 ... [--normalize]"""
-    from hnas.evaluate.runner import merge_parts
+    from hnas.score_store import merge_parts
     from hnas.spaces import get_space
     entries = merge_parts(archs, get_space(space), parts, out, normalize=normalize)
     print(f"wrote {out} ({len(entries)} archs from {len(parts)} shards)")
@@ -46,7 +46,7 @@ def standalone(config, arch, out_dir=None, fresh=False, init=None, **overrides):
 def sample(out, n=100, seed=0, space="resnet20", extremes=False):
     """Write a competition-format list of N uniformly sampled archs: hnas sample OUT.json --n 100
     [--extremes: add the largest and smallest archs as entries 'largest' and 'smallest']"""
-    from hnas.evaluate.archfile import sample_arch_file
+    from hnas.archfile import sample_arch_file
     from hnas.spaces import get_space
     entries = sample_arch_file(out, get_space(space), int(n), seed=seed, extremes=extremes)
     print(f"wrote {out} ({len(entries)} archs, seed {seed})")
@@ -56,7 +56,7 @@ def groundtruth(config, archs, out, seeds=3, workers=1, cache="checkpoints/groun
     """Train every arch of a list stand-alone once per seed (cached, resumable) and write the means:
     hnas groundtruth CONFIG --archs IN.json --out GT.json [--seeds 3] [--workers 2]"""
     from hnas.config import load_config
-    from hnas.evaluate.archfile import read_arch_file
+    from hnas.archfile import read_arch_file
     from hnas.metrics import seed_vs_seed_tau, split_half_tau
     from hnas.spaces import get_space
     from hnas.train.groundtruth import train_ground_truth, write_ground_truth

@@ -28,6 +28,9 @@ DEFAULTS = {
         "lr_reference_batch": None,  # if set, lr is scaled by batch_size * world_size / lr_reference_batch
         "strategy": "sandwich", "sampler": "uniform", "middle_sampler": None, "num_archs": 4,
         "phase_epochs": 1, "depth_phases": 2, "width_phases": 3,  # sampler: progressive
+        # Pareto-aware sampling of the sampled archs (AttentiveNAS): best | worst of
+        # pareto_candidates archs near a FLOPs target, judged by loss (the step's batch) or a prior
+        "pareto": None, "pareto_candidates": 3, "pareto_quality": "loss", "pareto_window": 0.1,
         "same_batch": True, "distill": "inplace", "distill_loss": "kd", "kd_temperature": 1.0,
         "teacher_checkpoint": None, "teacher_arch": None,
         # pairwise rank loss toward a prior (flops | params | zen), weighted by a schedule;

@@ -32,7 +32,7 @@ print("paddle", paddle.__version__, "| tiny settings:", TINY, "| outputs in", WO
 
 `data.name: digits` is scikit-learn's bundled 8x8 handwritten digits; `cifar100` reads the official
 python tarball as it is; `imagefolder` reads an ImageNet-layout folder; `npz` reads arrays."""),
-    ("code", """from hnas.train.run import data_from_config
+    ("code", """from hnas.build import data_from_config
 
 recipe = REPO / "configs" / "digits_rank_benchmark.yaml"
 base = {"output.dir": str(WORK / "supernet")}

@@ -8,8 +8,9 @@ import pytest
 
 from hnas.errors import HnasError
 from hnas.evaluate import run as evaluate_run
-from hnas.evaluate.archfile import read_arch_file, sample_arch_file
-from hnas.evaluate.run import build_scorer, evaluate_arch_file
+from hnas.archfile import read_arch_file, sample_arch_file
+from hnas.build import build_scorer
+from hnas.evaluate.run import evaluate_arch_file
 from hnas.spaces import ResNet20Space
 from tests.conftest import TINY, tiny_config
 

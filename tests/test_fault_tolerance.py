@@ -14,7 +14,7 @@ import paddle
 import pytest
 
 from conftest import TINY, tiny_config
-from hnas.evaluate.archfile import sample_arch_file
+from hnas.archfile import sample_arch_file
 from hnas.spaces import ResNet20Space
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from hnas.errors import HnasError
-from hnas.evaluate.archfile import read_arch_file, sample_arch_file, write_arch_file
+from hnas.archfile import read_arch_file, sample_arch_file, write_arch_file
 from hnas.fusion import DEFAULT_WEIGHT, fuse, parse_prior_specs, standardize
 from hnas.fusion.files import fuse_files, record_path
 from hnas.proxies import count_params

@@ -4,7 +4,7 @@ import pytest
 
 from conftest import count_macs
 from hnas.errors import HnasError
-from hnas.evaluate.scoring import SupernetScorer
+from hnas.scoring import SupernetScorer
 from hnas.models import MODELS, ResNet48, ResOFA, count_trainable_params, create_standalone, create_supernet
 from hnas.spaces import ResNet48Space
 from hnas.spaces.samplers import UniformSampler
@@ -29,7 +29,7 @@ def test_analytic_params_and_flops_equal_built_model(space):
     for i, arch in enumerate(_archs(space, 0, 6)):
         act = ("relu", "prelu")[i % 2]
         model = ResNet48(arch, num_classes=10, outer_act=act, space=space)
-        assert count_trainable_params(model) == space.count_params(arch, 10, prelu=act == "prelu")
+        assert count_trainable_params(model) == space.count_params(arch, 10, {"name": f"resnet48_{act}"})
         if i < 4:
             for size in (32, 45):
                 assert count_macs(model, size) == space.count_flops(arch, image_size=size, num_classes=10)

@@ -134,7 +134,7 @@ def _exported_equals_supernet(config, run, arch, out):
     x = paddle.to_tensor(np.random.RandomState(0).randn(2, 3, size, size).astype("float32"))
     loaded = paddle.jit.load(str(out / "inference"))
     loaded.eval()
-    from hnas.train.run import standalone_from_config
+    from hnas.build import standalone_from_config
     from hnas.spaces import get_space
     space = get_space(config["space"])
     net = standalone_from_config(config, space.parse(arch), loaded(x).shape[1])
@@ -155,7 +155,7 @@ def test_export_matches_the_supernet_and_fine_tunes(trained_run, tmp_path, capsy
                               arch, out_dir=tmp_path / "ft", init=str(tmp_path / "export" / "model.pdparams"))
     import numpy as np
     import paddle
-    from hnas.train.checkpoint import resolve_checkpoint
+    from hnas.checkpoint import resolve_checkpoint
     start = paddle.load(str(tmp_path / "export" / "model.pdparams"))
     tuned = paddle.load(str(resolve_checkpoint(tmp_path / "ft")[0]))
     # a (near) zero learning rate keeps the exported weights: the run started from them
@@ -212,7 +212,7 @@ def test_post_training_refinement_on_a_fixed_subset_with_the_exported_largest_as
     import paddle
     from hnas.cli import main
     from hnas.search.export import export_subnet
-    from hnas.train.checkpoint import resolve_checkpoint
+    from hnas.checkpoint import resolve_checkpoint
     from hnas.train.run import train_supernet
     export_subnet(tiny_config(trained_run), trained_run, R20.format(R20.largest()), tmp_path / "largest")
     archs = tmp_path / "submission.json"

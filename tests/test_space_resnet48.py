@@ -139,7 +139,7 @@ def test_analytic_counts_match_hand_computation():
             cin = w
     params += cin * 1000 + 1000
     assert SPACE.count_params(arch) == params
-    assert SPACE.count_params(arch, prelu=True) == params + 8
+    assert SPACE.count_params(arch, model_options={"name": "resnet48_prelu"}) == params + 8
     assert SPACE.count_flops(SPACE.largest()) > 3.5e9  # ResNet48 at 224: about 4.5 GMACs
 
 

@@ -9,7 +9,7 @@ from collections import defaultdict
 import numpy as np
 
 from hnas.ablate.spec import slug
-from hnas.evaluate.archfile import read_arch_file, write_arch_file
+from hnas.archfile import read_arch_file, write_arch_file
 from hnas.fusion import fuse
 from hnas.io import atomic_write, write_text
 from hnas.metrics import kendall_tau, mean_ceiling_estimate, rank_report, seed_vs_seed_tau, split_half_tau

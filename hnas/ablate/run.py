@@ -8,7 +8,7 @@ from pathlib import Path
 import hnas  # noqa: F401  (zlib guard before paddle in spawned workers)
 from hnas.ablate.report import write_report
 from hnas.ablate.spec import AblationSpec, slug
-from hnas.evaluate.archfile import read_arch_file
+from hnas.archfile import read_arch_file
 from hnas.io import check_writable, write_json
 from hnas.parallel import output_to, run_tasks
 from hnas.spaces import get_space
@@ -85,7 +85,7 @@ def score_priors(spec, space, data):
 
 
 def run_ablation(spec):
-    from hnas.train.run import data_from_config
+    from hnas.build import data_from_config
     check_writable(spec.output)
     space = get_space(spec.base["space"])
     entries = read_arch_file(spec.archs, space)

@@ -5,39 +5,19 @@ from pathlib import Path
 import paddle
 
 from hnas.errors import HnasError
-from hnas.evaluate.archfile import read_arch_file
-from hnas.evaluate.runner import file_digest, finish, merge_parts, parse_shard, score_entries, shard_entries
-from hnas.evaluate.scoring import SupernetScorer, fixed_batches
+from hnas.archfile import read_arch_file
+from hnas.build import build_scorer
+from hnas.score_store import file_digest, finish, merge_parts, parse_shard, score_entries, shard_entries
 from hnas.fusion import fusion_weights
 from hnas.fusion.files import fuse_files
 from hnas.io import check_writable
 from hnas.spaces import get_space
-from hnas.train.checkpoint import load_params, resolve_checkpoint
-from hnas.train.run import data_from_config, supernet_from_meta
+from hnas.checkpoint import resolve_checkpoint
 
 
 def _part_name(out_path, index, count):
     out_path = Path(out_path)
     return out_path.with_name(f"{out_path.name}.part{index}of{count}")
-
-
-def build_scorer(config, checkpoint):
-    """The supernet of `checkpoint` (model settings from its run) and the config's eval settings."""
-    params, meta = resolve_checkpoint(checkpoint)
-    if meta.get("kind", "supernet") != "supernet":
-        raise HnasError(f"checkpoint {checkpoint} is a {meta['kind']} model, not a supernet")
-    data = data_from_config(config)
-    if meta and meta.get("image_size") not in (None, data.image_size):
-        raise HnasError(f"checkpoint {checkpoint} was trained at image_size {meta['image_size']}, "
-                        f"the config gives {data.image_size}")
-    meta = meta or {"space": config["space"], "num_classes": data.num_classes, "model": config["model"]}
-    supernet = supernet_from_meta(meta)
-    load_params(supernet, params)
-    e = config["eval"]
-    test_batches = fixed_batches(data.test, e["batch_size"], e["max_images"], e["subset_seed"])
-    calib_source = data.test if e["bn_mode"] == "calib_test" else data.train_plain
-    calib = fixed_batches(calib_source, e["batch_size"], e["batch_size"] * e["calib_batches"], 0)
-    return SupernetScorer(supernet, test_batches, e["bn_mode"], e["metric"], calib), params
 
 
 def evaluate_arch_file(config, checkpoint, archs, out, shard=None):

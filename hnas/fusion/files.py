@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from hnas.errors import HnasError
-from hnas.evaluate.archfile import read_arch_file, write_arch_file
+from hnas.archfile import read_arch_file, write_arch_file
 from hnas.fusion import DEFAULT_METHOD, DEFAULT_WEIGHT, fuse, fusion_weights
 from hnas.io import write_json
 from hnas.proxies import PROXIES

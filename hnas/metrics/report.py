@@ -5,7 +5,7 @@ import numpy as np
 from scipy import stats
 
 from hnas.errors import HnasError
-from hnas.evaluate.archfile import read_arch_file
+from hnas.archfile import read_arch_file
 from hnas.metrics import rank_report
 from hnas.plots import save_png, subplots
 

@@ -1,16 +1,29 @@
-"""The evaluator's BatchNorm statistics modes for plain paddle BatchNorm layers (including
-paddleslim's SuperBatchNorm2D, which normalises the first C channels of its full-width state).
+"""The evaluator's BatchNorm statistics modes, one implementation for every supernet: paddle's
+BatchNorm layers (including paddleslim's SuperBatchNorm2D, which normalises the first C channels
+of its full-width state) and hnas's SharedBatchNorm (one set of statistics per sharing key).
 
   normal     train: batch statistics, running stats updated; eval: running stats
   batch      batch statistics, running stats left untouched
   calibrate  batch statistics; each batch's per-channel mean/var is accumulated and
              finish_calibration() writes their mean into the running stats
+
+Non-normal modes put the layers in training mode with momentum 1.0, which in paddle's update
+(running = momentum * running + (1 - momentum) * batch) leaves the running statistics as they are.
 """
 from contextlib import contextmanager
 
 import paddle
 
+from hnas.models.shared_layers import SharedBatchNorm, write_prefix
+
 MODES = ("normal", "batch", "calibrate")
+
+
+def _running_buffers(bn, inputs):
+    """(key, running mean, running var) that the forward on `inputs` normalises with."""
+    if isinstance(bn, SharedBatchNorm):
+        return bn.running_buffers(*inputs[1:])
+    return id(bn), bn._mean, bn._variance
 
 
 class BatchNormModes:
@@ -28,12 +41,13 @@ class BatchNormModes:
         # eval mode would keep using running stats in training; re-derive it from `training` each call.
         bn._use_global_stats = None
         if self.mode == "calibrate":
+            key, mean_buffer, var_buffer = _running_buffers(bn, inputs)
             with paddle.no_grad():
                 x = inputs[0]
                 mean = x.mean(axis=[0, 2, 3])
                 var = ((x - mean.reshape([1, -1, 1, 1])) ** 2).mean(axis=[0, 2, 3])
-            count, mean_sum, var_sum = self.sums.get(id(bn), (0, 0.0, 0.0))
-            self.sums[id(bn)] = (count + 1, mean_sum + mean, var_sum + var)
+            count, mean_sum, var_sum, _, _ = self.sums.get((id(bn), key), (0, 0.0, 0.0, None, None))
+            self.sums[(id(bn), key)] = (count + 1, mean_sum + mean, var_sum + var, mean_buffer, var_buffer)
 
     @contextmanager
     def use(self, mode):
@@ -43,7 +57,7 @@ class BatchNormModes:
         if mode != "normal":
             for bn in self.layers:
                 bn.training = True
-                bn._momentum = 1.0  # running = momentum * running + (1 - momentum) * batch: unchanged
+                bn._momentum = 1.0
         self.mode = mode
         try:
             yield
@@ -54,18 +68,27 @@ class BatchNormModes:
 
     @paddle.no_grad()
     def finish_calibration(self):
-        for bn in self.layers:
-            if id(bn) not in self.sums:
-                continue
-            count, mean_sum, var_sum = self.sums[id(bn)]
-            for running, new in ((bn._mean, mean_sum / count), (bn._variance, var_sum / count)):
-                width = new.shape[0]
-                running.set_value(paddle.concat([new, running[width:]]) if width < running.shape[0] else new)
+        for count, mean_sum, var_sum, mean_buffer, var_buffer in self.sums.values():
+            for running, new in ((mean_buffer, mean_sum / count), (var_buffer, var_sum / count)):
+                write_prefix(running, new)
         self.sums = {}
 
     def running_statistics(self):
-        """{name: tensor} of every layer's running mean and variance."""
-        stats = {}
-        for name, bn in self.named_layers.items():
-            stats[f"{name}._mean"], stats[f"{name}._variance"] = bn._mean, bn._variance
-        return stats
+        """{name: tensor} of every layer's running means and variances."""
+        return {f"{name}.{buffer_name}": buffer for name, bn in self.named_layers.items()
+                for buffer_name, buffer in bn.named_buffers()}
+
+
+class BatchNormModesMixin:
+    """The Supernet protocol's BN methods for a supernet that keeps a BatchNormModes in `bn_modes`."""
+
+    @contextmanager
+    def bn_stats_mode(self, mode):
+        with self.bn_modes.use(mode):
+            yield
+
+    def finish_calibration(self):
+        self.bn_modes.finish_calibration()
+
+    def running_statistics(self):
+        return self.bn_modes.running_statistics()

@@ -11,15 +11,13 @@ lacks for this space:
     competition's pretrained largest model (optionally with channels reordered by importance),
   - the evaluator's BN modes.
 """
-from contextlib import contextmanager
-
 import paddle
 
 from paddleslim.nas.ofa import OFA
 from paddleslim.nas.ofa.convert_super import Convert, supernet
 
 from hnas.errors import HnasError
-from hnas.models.bn_modes import BatchNormModes
+from hnas.models.bn_modes import BatchNormModes, BatchNormModesMixin
 from hnas.models.resnet48 import ResNet48
 from hnas.spaces.resnet48 import RATIOS, ResNet48Space
 from hnas.io import load_state
@@ -30,7 +28,7 @@ def plain_name(name):
     return name.replace(".fn.", ".")
 
 
-class ResOFA(OFA):
+class ResOFA(BatchNormModesMixin, OFA):
     def __init__(self, num_classes=1000, outer_act="relu"):
         self.space, self.num_classes, self.outer_act = ResNet48Space(), num_classes, outer_act
         largest = ResNet48(self.space.largest(), num_classes, outer_act, self.space)
@@ -38,8 +36,8 @@ class ResOFA(OFA):
         # OFA would trace the model into a static graph to find residual ties; the arch sets every
         # layer's width itself, so that step (and OFA's own sampling) is never needed
         self._build_ss = True
-        self.bn = BatchNormModes({name: layer for name, layer in self.model.named_sublayers()
-                                  if isinstance(layer, paddle.nn.BatchNorm2D)})  # SuperBatchNorm2D included
+        self.bn_modes = BatchNormModes({name: layer for name, layer in self.model.named_sublayers()
+                                       if isinstance(layer, paddle.nn.BatchNorm2D)})  # SuperBatchNorm2D included
         self.set_arch(self.space.largest())
 
     # -- the active subnet -----------------------------------------------------------------
@@ -64,18 +62,6 @@ class ResOFA(OFA):
     def forward(self, x):
         self.model.active_depths = self.arch.depths
         return self.model(x)
-
-    # -- BN modes (the evaluator's protocol, shared with the 2021 supernet) ---------------------
-    @contextmanager
-    def bn_stats_mode(self, mode):
-        with self.bn.use(mode):
-            yield
-
-    def finish_calibration(self):
-        self.bn.finish_calibration()
-
-    def running_statistics(self):
-        return self.bn.running_statistics()
 
     # -- weights in and out -------------------------------------------------------------------
     def export_state(self, arch):

@@ -84,21 +84,16 @@ class SharedLinear(nn.Layer):
 
 
 class SharedBatchNorm(nn.Layer):
-    """BatchNorm over a slice of channels, with the statistics modes the evaluator needs.
-
-    stats_mode:
-      "normal"    train: batch statistics, running stats updated; eval: running stats
-      "batch"     batch statistics, nothing updated (scoring with on-the-fly statistics)
-      "calibrate" batch statistics, each batch's mean/var accumulated for recalibration
-    With running_stats=False the layer always uses batch statistics (the 2021 2nd place).
+    """BatchNorm over a slice of channels, with one set of parameters and running statistics per
+    sharing key. Like paddle's BatchNorm it uses batch statistics in training (updating the running
+    ones unless momentum is 1.0) and running statistics in eval; hnas.models.bn_modes drives the
+    evaluator's modes. With running_stats=False it always uses batch statistics (the 2021 2nd place).
     """
 
     def __init__(self, in_choices, out_choices, sharing="full", running_stats=True, momentum=0.9, epsilon=1e-5):
         super().__init__()
         self.sharing, self.running_stats = sharing, running_stats
-        self.momentum, self.epsilon = momentum, epsilon
-        self.stats_mode = "normal"
-        self.calibration = {}
+        self._momentum, self.epsilon = momentum, epsilon
         for key, (_, cout) in _sharing_keys(sharing, in_choices, out_choices).items():
             self.add_parameter(f"w_{key}", self.create_parameter(
                 [cout], default_initializer=nn.initializer.Constant(1.0)))
@@ -111,35 +106,27 @@ class SharedBatchNorm(nn.Layer):
         key = sharing_key(self.sharing, cin, cout)
         return tuple(getattr(self, f"{name}_{key}")[:cout] for name in ("w", "b", "mean", "var"))
 
+    def running_buffers(self, cin, cout):
+        """(sharing key, full running mean, full running var) of this (in, out) choice."""
+        key = sharing_key(self.sharing, cin, cout)
+        return key, getattr(self, f"mean_{key}"), getattr(self, f"var_{key}")
+
     def forward(self, x, cin, cout):
         weight, bias, mean, var = self.tensors(cin, cout)
-        use_batch = self.stats_mode != "normal" or self.training or not self.running_stats
-        if not use_batch:
+        if not self.training and self.running_stats:
             return F.batch_norm(x, mean, var, weight, bias, training=False, epsilon=self.epsilon)
         mean_out, var_out = mean.clone(), var.clone()
         y = F.batch_norm(x, mean_out, var_out, weight, bias, training=True,
-                         momentum=self.momentum, epsilon=self.epsilon)
-        key = sharing_key(self.sharing, cin, cout)
-        if self.stats_mode == "normal" and self.training and self.running_stats:
-            self._write_running(key, cout, mean_out, var_out)
-        elif self.stats_mode == "calibrate":
-            with paddle.no_grad():
-                batch_mean = x.mean(axis=[0, 2, 3])
-                batch_var = ((x - batch_mean.reshape([1, -1, 1, 1])) ** 2).mean(axis=[0, 2, 3])
-            sums = self.calibration.setdefault(key, [0, 0.0, 0.0])
-            sums[0] += 1
-            sums[1] = sums[1] + batch_mean
-            sums[2] = sums[2] + batch_var
+                         momentum=self._momentum, epsilon=self.epsilon)
+        if self.training and self.running_stats and self._momentum < 1.0:
+            _, mean_full, var_full = self.running_buffers(cin, cout)
+            write_prefix(mean_full, mean_out)
+            write_prefix(var_full, var_out)
         return y
 
-    @paddle.no_grad()
-    def _write_running(self, key, cout, mean_slice, var_slice):
-        for name, new in (("mean", mean_slice), ("var", var_slice)):
-            full = getattr(self, f"{name}_{key}")
-            full.set_value(paddle.concat([new, full[cout:]]) if cout < full.shape[0] else new)
 
-    def finish_calibration(self):
-        """Replace running stats by the mean of the calibration batches' statistics."""
-        for key, (count, mean_sum, var_sum) in self.calibration.items():
-            self._write_running(key, mean_sum.shape[0], mean_sum / count, var_sum / count)
-        self.calibration = {}
+@paddle.no_grad()
+def write_prefix(full, values):
+    """Overwrite the first len(values) entries of the 1-D tensor `full`."""
+    width = values.shape[0]
+    full.set_value(paddle.concat([values, full[width:]]) if width < full.shape[0] else values)

@@ -5,6 +5,7 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
+from hnas.models.bn_modes import BatchNormModes, BatchNormModesMixin
 from hnas.models.shared_layers import SharedBatchNorm, SharedConv2D, SharedLinear
 from hnas.spaces.resnet20 import CLASSIFIER_POSITION, NUM_BLOCKS, STAGE_FIRST_BLOCKS, ResNet20Space
 
@@ -29,7 +30,7 @@ class SuperBlock(nn.Layer):
         return F.relu(out + x)
 
 
-class ResNet20Supernet(nn.Layer):
+class ResNet20Supernet(BatchNormModesMixin, nn.Layer):
     """Runs the active arch (`set_arch`); `export_state(arch)` gives a stand-alone ResNet20's weights."""
 
     def __init__(self, num_classes=100, conv="full", bn="full", fc="full",
@@ -45,6 +46,8 @@ class ResNet20Supernet(nn.Layer):
             for b in range(NUM_BLOCKS)])
         self.fc = SharedLinear(ch[CLASSIFIER_POSITION], num_classes, fc)
         self.arch = self.space.largest()
+        self.bn_modes = BatchNormModes({name: layer for name, layer in self.named_sublayers()
+                                        if isinstance(layer, SharedBatchNorm)})
 
     def set_arch(self, arch):
         self.arch = self.space.validate(tuple(arch))
@@ -55,27 +58,6 @@ class ResNet20Supernet(nn.Layer):
         for block, spec in zip(self.blocks, self.space.blocks(arch, self.always_project)):
             x = block(x, spec)
         return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1), arch[CLASSIFIER_POSITION])
-
-    def batch_norms(self):
-        return [layer for layer in self.sublayers() if isinstance(layer, SharedBatchNorm)]
-
-    @contextmanager
-    def bn_stats_mode(self, mode):
-        for bn in self.batch_norms():
-            bn.stats_mode = mode
-        try:
-            yield
-        finally:
-            for bn in self.batch_norms():
-                bn.stats_mode = "normal"
-
-    def finish_calibration(self):
-        for bn in self.batch_norms():
-            bn.finish_calibration()
-
-    def running_statistics(self):
-        """{name: tensor} of every BN running mean and variance (what calibration rewrites)."""
-        return dict(self.named_buffers())
 
     def export_state(self, arch):
         """State dict (numpy) of the stand-alone ResNet20 for `arch`, sliced from the shared weights."""

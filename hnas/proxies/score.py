@@ -1,8 +1,8 @@
 """`hnas proxy`: score a competition arch file with a prior, resumably (the evaluator's runner)."""
 from pathlib import Path
 
-from hnas.evaluate.archfile import read_arch_file
-from hnas.evaluate.runner import file_digest, finish, score_entries
+from hnas.archfile import read_arch_file
+from hnas.score_store import file_digest, finish, score_entries
 from hnas.io import check_writable
 from hnas.proxies import build_prior
 from hnas.spaces import get_space

@@ -86,7 +86,7 @@ class ZenScore:
     def _resolution(self, arch):
         if self.image_size:
             return int(self.image_size)
-        return self.space.image_size(arch) if hasattr(self.space, "image_size") else 32
+        return self.space.image_size(arch)
 
     def details(self, arch):
         key = self.space.format(arch)

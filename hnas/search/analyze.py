@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from hnas.errors import HnasError
-from hnas.evaluate.archfile import read_arch_file
+from hnas.archfile import read_arch_file
 from hnas.io import check_writable, write_text
 from hnas.plots import save_png, subplots
 

@@ -8,12 +8,11 @@ import paddle
 from paddle.static import InputSpec
 
 from hnas.errors import HnasError
-from hnas.evaluate.run import build_scorer
-from hnas.evaluate.scoring import loss_and_accuracy
+from hnas.build import build_scorer, standalone_from_config
+from hnas.scoring import loss_and_accuracy
 from hnas.io import check_writable, write_json
 from hnas.spaces import get_space
-from hnas.train.checkpoint import resolve_checkpoint
-from hnas.train.run import standalone_from_config
+from hnas.checkpoint import resolve_checkpoint
 
 LOSS_TOLERANCE = 1e-4
 

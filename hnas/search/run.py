@@ -10,7 +10,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from hnas.errors import HnasError
-from hnas.evaluate.archfile import write_arch_file
+from hnas.archfile import write_arch_file
 from hnas.io import check_writable, write_json
 from hnas.plots import save_png, subplots
 from hnas.proxies.limits import Limits
@@ -123,8 +123,8 @@ def _plot_pareto(path, texts, scores, measured, fronts):
 def search(config, checkpoint, out, method="evolution", generations=10, population=20, parents=5,
            mutations=10, crossovers=10, mutate_prob=0.1, budget=None, dims=(), base_arch=None, top_k=10,
            seed=0, fresh=False, min_flops=None, max_flops=None, min_params=None, max_params=None):
-    from hnas.evaluate.run import build_scorer
-    from hnas.train.checkpoint import resolve_checkpoint
+    from hnas.build import build_scorer
+    from hnas.checkpoint import resolve_checkpoint
     if method not in METHODS:
         raise HnasError(f"unknown search method {method!r}; expected one of {', '.join(METHODS)}")
     space = get_space(config["space"])

@@ -108,22 +108,31 @@ class ResNet20Space:
             specs.append(BlockSpec(b, cin, mid, cout, stride, project))
         return specs
 
-    def count_params(self, arch, num_classes=100, always_project=False):
-        """Trainable parameters (conv and FC weights, FC bias, BN scale and shift)."""
+    def image_size(self, arch):
+        """The resolution an arch string implies: the 2021 space has no resolution gene, so CIFAR's."""
+        return 32
+
+    def count_params(self, arch, num_classes=100, model_options=None):
+        """Trainable parameters (conv and FC weights, FC bias, BN scale and shift) of the model a
+        recipe's `model` options build (always_project adds a projection to every block)."""
         total = 3 * arch[0] * 9 + 2 * arch[0]
-        for blk in self.blocks(arch, always_project):
+        for blk in self.blocks(arch, _always_project(model_options)):
             total += 9 * blk.cin * blk.mid + 2 * blk.mid + 9 * blk.mid * blk.cout + 2 * blk.cout
             if blk.project:
                 total += blk.cin * blk.cout + 2 * blk.cout
         return total + arch[CLASSIFIER_POSITION] * num_classes + num_classes
 
-    def count_flops(self, arch, image_size=32, num_classes=100, always_project=False):
-        """Multiply-accumulates of the convs and the classifier for one image."""
-        res = image_size
+    def count_flops(self, arch, image_size=None, num_classes=100, model_options=None):
+        """Multiply-accumulates of the convs and the classifier for one image (default: 32 px)."""
+        res = image_size or self.image_size(arch)
         total = res * res * 3 * arch[0] * 9
-        for blk in self.blocks(arch, always_project):
+        for blk in self.blocks(arch, _always_project(model_options)):
             res = ceil(res / blk.stride)
             total += res * res * 9 * (blk.cin * blk.mid + blk.mid * blk.cout)
             if blk.project:
                 total += res * res * blk.cin * blk.cout
         return total + arch[CLASSIFIER_POSITION] * num_classes
+
+
+def _always_project(model_options):
+    return bool((model_options or {}).get("always_project", False))

@@ -230,9 +230,10 @@ class ResNet48Space:
     def stem_width(self, arch):
         return width(STEM_BASE, arch.stem)
 
-    def count_params(self, arch, num_classes=1000, prelu=False):
+    def count_params(self, arch, num_classes=1000, model_options=None):
         """Trainable parameters: convs (no bias), BN scale and shift, FC weight and bias, and one
-        PReLU slope per block when the outer activation is PReLU."""
+        PReLU slope per block when the recipe's model is a PReLU variant (resnet48_prelu)."""
+        prelu = ((model_options or {}).get("name") or "").endswith("_prelu")
         stem = self.stem_width(arch)
         total = 3 * 49 * stem + 2 * stem
         specs = self.blocks(arch)
@@ -243,9 +244,9 @@ class ResNet48Space:
         total += int(prelu) * len(specs)
         return total + specs[-1].cout * num_classes + num_classes
 
-    def count_flops(self, arch, image_size=None, num_classes=1000):
+    def count_flops(self, arch, image_size=None, num_classes=1000, model_options=None):
         """Multiply-accumulates of the convs and the classifier for one image (default: the arch's
-        own image size)."""
+        own image size); no model variant changes them."""
         res = ceil((image_size or self.image_size(arch)) / 2)
         stem = self.stem_width(arch)
         total = res * res * 3 * 49 * stem

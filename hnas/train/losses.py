@@ -3,8 +3,9 @@ import paddle
 import paddle.nn.functional as F
 
 from hnas.errors import HnasError
+from hnas.train.alpha_divergence import adaptive_alpha_divergence
 
-DISTILL_LOSSES = ("kd", "mixed", "ce_kd")
+DISTILL_LOSSES = ("kd", "mixed", "ce_kd", "alpha")
 
 
 def soft_cross_entropy(student_logits, teacher_logits, temperature=1.0):
@@ -28,6 +29,8 @@ def distill_loss(name, student_logits, teacher_logits, labels, temperature=1.0):
         return mixed_distill_loss(student_logits, teacher_logits, labels, temperature)
     if name == "ce_kd":  # the 2022 baseline: CE on labels plus CE to the teacher's distribution
         return F.cross_entropy(student_logits, labels) + soft_cross_entropy(student_logits, teacher_logits, temperature)
+    if name == "alpha":  # AlphaNet's adaptive alpha-divergence, computed in log space
+        return adaptive_alpha_divergence(student_logits, teacher_logits, temperature)
     raise HnasError(f"unknown distillation loss {name!r}; expected one of {', '.join(DISTILL_LOSSES)}")
 
 

@@ -3,54 +3,25 @@ import json
 import random
 from pathlib import Path
 
-import numpy as np
 import paddle
 
-from hnas.data import build_data
-from hnas.evaluate.archfile import read_arch_file
+from hnas.archfile import read_arch_file
+from hnas.build import (data_from_config, model_meta, scorer_for, seed_everything, standalone_from_config,
+                        supernet_from_meta)
+from hnas.checkpoint import CheckpointDir, load_params, resolve_checkpoint, restore_optimizer
 from hnas.errors import HnasError
-from hnas.evaluate.scoring import SupernetScorer, fixed_batches, loss_and_accuracy
 from hnas.io import check_writable, write_json
-from hnas.models import create_standalone, create_supernet
-from hnas.proxies import build_prior
+from hnas.scoring import fixed_batches, loss_and_accuracy
+from hnas.proxies import PROXIES, build_prior
 from hnas.proxies.limits import Limits
 from hnas.spaces import build_sampler, get_space
+from hnas.spaces.pareto import ParetoAware
 from hnas.spaces.samplers import WithinLimits
 from hnas.train.callbacks import Checkpointer, NaNGuard, ProgressBar, ScalarLogger
-from hnas.train.checkpoint import CheckpointDir, load_params, resolve_checkpoint, restore_optimizer
 from hnas.train.losses import PairwiseRankLoss
 from hnas.train.optim import build_optimizer
 from hnas.train.plans import StepPlan
 from hnas.train.trainer import Trainer
-
-
-def seed_everything(seed):
-    random.seed(seed)
-    np.random.seed(seed)
-    paddle.seed(seed)
-
-
-def data_from_config(config):
-    d = config["data"]
-    return build_data(d["name"], root=d["root"], image_size=d["image_size"], augment=d["augment"],
-                      test_size=d["test_size"], train_size=d["train_size"], split_seed=d["split_seed"],
-                      num_classes=d["num_classes"], crop_sizes=d["crop_sizes"])
-
-
-def supernet_from_meta(meta):
-    return create_supernet(meta["space"], meta["num_classes"], **meta["model"])
-
-
-def standalone_from_config(config, arch, num_classes):
-    """The stand-alone net of `arch`; the supernet's sharing options do not apply to it."""
-    m = config["model"]
-    return create_standalone(config["space"], arch, num_classes, name=m["name"],
-                             always_project=m["always_project"], bn_running_stats=m["bn_running_stats"])
-
-
-def model_meta(config, data):
-    return {"kind": "supernet", "space": config["space"], "num_classes": data.num_classes,
-            "image_size": data.image_size, "model": dict(config["model"])}
 
 
 def _cycling_batches(dataset, batch_size, seed):
@@ -100,6 +71,20 @@ def _rank_loss(config, space, data):
     prior = build_prior(t["rank_loss"], space, data.num_classes, data.image_size, config["model"])
     return PairwiseRankLoss(prior, t["rank_schedule"], t["rank_weight"], t["rank_ramp_epochs"], t["rank_margin"],
                             t["rank_form"])
+
+
+def _pareto_aware(config, space, data, sampler):
+    """The sampler itself, or with train.pareto its Pareto-aware wrapper (hnas.spaces.pareto)."""
+    t, model = config["train"], config["model"]
+    if not t["pareto"]:
+        return sampler
+    quality = t["pareto_quality"]
+    if quality != "loss" and quality not in PROXIES:
+        raise HnasError(f"unknown train.pareto_quality {quality!r}; expected loss or one of {', '.join(PROXIES)}")
+    return ParetoAware(sampler, build_prior("flops", space, data.num_classes, data.image_size, model), t["pareto"],
+                       t["pareto_candidates"], t["pareto_window"],
+                       None if quality == "loss" else build_prior(quality, space, data.num_classes,
+                                                                   data.image_size, model))
 
 
 def _is_main_process():
@@ -186,17 +171,15 @@ def train_supernet(config, fresh=False):
                                 phase_epochs=t["phase_epochs"], depth_phases=t["depth_phases"],
                                 width_phases=t["width_phases"], arch_pool=pool)
         return WithinLimits(sampler, limits) if limits.active else sampler
-    sampler = sampler_named(t["sampler"])
-    middle = sampler_named(t["middle_sampler"]) if t["middle_sampler"] else sampler
+    sampler = _pareto_aware(config, space, data, sampler_named(t["sampler"]))
+    middle = _pareto_aware(config, space, data, sampler_named(t["middle_sampler"])) if t["middle_sampler"] else sampler
     rank_loss = _rank_loss(config, space, data)
     extra_pairs = rank_loss is not None and rank_loss.form == "pgonas"
     plan = StepPlan(t["strategy"], space, middle if t["strategy"] == "sandwich" else sampler,
                     t["num_archs"], t["distill"],
                     rank_sampler=sampler_named("uniform", t["seed"] + 1) if extra_pairs else None,
                     rank_pairs=t["num_archs"] - 2 if extra_pairs else 0)
-    test_batches = fixed_batches(data.test, e["batch_size"], e["max_images"], e["subset_seed"])
-    calib = fixed_batches(data.train_plain, e["batch_size"], e["batch_size"] * e["calib_batches"], 0)
-    scorer = SupernetScorer(supernet, test_batches, e["bn_mode"], e["metric"], calib)
+    scorer = scorer_for(supernet, data, e)
 
     def epoch_eval():
         if not t["eval_every"]:

@@ -7,6 +7,7 @@ from paddle.hapi.callbacks import config_callbacks
 from paddle.static import InputSpec
 
 from hnas.errors import HnasError
+from hnas.spaces.pareto import Candidates, pick_by_loss
 from hnas.train.losses import distill_loss
 
 
@@ -45,6 +46,16 @@ class Trainer(paddle.Model):
         with self.network.bn_stats_mode("batch"):
             return self.network(images)
 
+    @paddle.no_grad()
+    def _judge(self, candidates, images, labels):
+        """Pareto-aware sampling by mini-batch loss: the candidate to train on this batch."""
+        losses = []
+        with self.network.bn_stats_mode("batch"):
+            for arch in candidates.archs:
+                self.network.set_arch(arch)
+                losses.append(float(F.cross_entropy(self.network(images), labels)))
+        return pick_by_loss(candidates, losses)
+
     def train_batch(self, inputs, labels=None, update=True):
         self.network.train()
         images, targets = inputs[0], labels[0]
@@ -54,6 +65,8 @@ class Trainer(paddle.Model):
             x, y = (images, targets) if self.same_batch or i == 0 else self.extra_batches()
             if target == "inplace" and x is not images:
                 inplace_logits = self._reference_logits(self.plan.space.largest(), x)
+            if isinstance(arch, Candidates):
+                arch = self._judge(arch, x, y)
             if arch is not None:
                 self.network.set_arch(arch)
             logits = self.network(x)

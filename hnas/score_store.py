@@ -7,7 +7,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from hnas.errors import HnasError
-from hnas.evaluate.archfile import min_max, read_arch_file, write_arch_file
+from hnas.archfile import min_max, read_arch_file, write_arch_file
 from hnas.io import write_json
 
 

@@ -1,0 +1,75 @@
+"""The two protocols every search space and every supernet kind of hnas satisfies.
+
+Code that drives supernets (training, scoring, export, search) relies only on these methods;
+a new kind of supernet plugs in by providing them (tests/test_interfaces.py checks every kind).
+"""
+from contextlib import AbstractContextManager
+from typing import Any, Dict, Protocol, Sequence, runtime_checkable
+
+
+@runtime_checkable
+class Space(Protocol):
+    name: str  # the registry name (resnet20, resnet48)
+
+    def parse(self, text: str, key: str = None) -> Any:
+        """The arch of a competition string; one ArchError naming `key` if it is not one."""
+
+    def format(self, arch: Any) -> str:
+        """The competition string of an arch (parse(format(a)) == a)."""
+
+    def validate(self, arch: Any, key: str = None) -> Any:
+        """`arch` itself if it belongs to the space, else one ArchError."""
+
+    def largest(self) -> Any:
+        """The arch with every gene at its largest choice."""
+
+    def smallest(self) -> Any:
+        """The arch with every gene at its smallest choice."""
+
+    def sample(self, rng) -> Any:
+        """A uniformly drawn arch (rng: random.Random)."""
+
+    def gene_names(self) -> Sequence[str]:
+        """One name per gene, in the order of to_genes."""
+
+    def gene_choices(self) -> Sequence[Sequence[Any]]:
+        """The allowed values of each gene."""
+
+    def to_genes(self, arch: Any) -> Sequence[Any]:
+        """The arch as a flat list of gene values (what search mutates)."""
+
+    def from_genes(self, genes: Sequence[Any]) -> Any:
+        """The arch of a gene list (from_genes(to_genes(a)) == a)."""
+
+    def image_size(self, arch: Any) -> int:
+        """The input resolution the arch implies when a recipe does not fix one."""
+
+    def count_params(self, arch: Any, num_classes: int, model_options: Dict = None) -> int:
+        """Trainable parameters of the stand-alone model the recipe's `model` options build."""
+
+    def count_flops(self, arch: Any, image_size: int = None, num_classes: int = ...,
+                    model_options: Dict = None) -> int:
+        """Multiply-accumulates for one image (image_size None: the arch's own)."""
+
+
+@runtime_checkable
+class Supernet(Protocol):
+    space: Space  # the space whose archs it runs
+
+    def set_arch(self, arch: Any) -> None:
+        """Make `arch` the active subnet: every forward until the next call runs it alone."""
+
+    def __call__(self, images) -> Any:
+        """Logits of the active subnet."""
+
+    def bn_stats_mode(self, mode: str) -> AbstractContextManager:
+        """Within the block, BatchNorm uses `mode` (hnas.models.bn_modes.MODES); normal after."""
+
+    def finish_calibration(self) -> None:
+        """Write the statistics accumulated in calibrate mode into the running statistics."""
+
+    def running_statistics(self) -> Dict[str, Any]:
+        """{name: tensor} of every running BN statistic (what calibration rewrites)."""
+
+    def export_state(self, arch: Any) -> Dict[str, Any]:
+        """State dict (numpy) of the stand-alone network of `arch`, equal in outputs to the subnet."""

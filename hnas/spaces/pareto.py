@@ -1,0 +1,66 @@
+"""Pareto-aware sampling (AttentiveNAS, Wang et al., CVPR 2021): each draw picks a FLOPs target
+(the FLOPs of an arch the base sampler draws), draws k candidates near it, and trains the best
+("best-up": pushes the Pareto front) or the worst ("worst-up": lifts the archs that lag) of them.
+
+Quality is either a prior (a function arch -> score, higher is better), judged here, or the
+current mini-batch loss, which only the trainer can measure: then a draw returns the Candidates
+and the trainer picks after running each on the step's batch without gradients.
+"""
+from typing import NamedTuple, Tuple
+
+from hnas.errors import HnasError
+
+PICKS = ("best", "worst")
+
+
+class Candidates(NamedTuple):
+    """Archs of one draw, for the trainer to judge by mini-batch loss; `pick` is best or worst."""
+    archs: Tuple
+    pick: str
+
+
+def pick_by_loss(candidates, losses):
+    """The best (lowest loss) or worst (highest loss) candidate; ties go to the first drawn."""
+    order = sorted(range(len(losses)), key=lambda i: (losses[i], i))
+    return candidates.archs[order[0] if candidates.pick == "best" else order[-1]]
+
+
+class ParetoAware:
+    """Wraps a base sampler (a deterministic function of the draw index, so resumed and distributed
+    runs draw the same candidates). `flops`: arch -> MACs; `quality`: arch -> score, or None to
+    judge by mini-batch loss."""
+
+    MAX_TRIES = 200
+
+    def __init__(self, base, flops, pick="best", num_candidates=3, window=0.1, quality=None):
+        if pick not in PICKS:
+            raise HnasError(f"unknown train.pareto {pick!r}; expected one of {', '.join(PICKS)}")
+        if int(num_candidates) < 2:
+            raise HnasError(f"train.pareto_candidates must be at least 2, got {num_candidates!r}")
+        if not 0 < float(window) < 1:
+            raise HnasError(f"train.pareto_window must be a fraction of the target FLOPs in (0, 1), got {window!r}")
+        self.base, self.flops, self.pick = base, flops, pick
+        self.num_candidates, self.window, self.quality = int(num_candidates), float(window), quality
+
+    def candidates(self, index, step=None):
+        """k archs whose FLOPs are within the window around a drawn target (the nearest ones if
+        too few fall inside it in MAX_TRIES draws)."""
+        first = index * (self.MAX_TRIES + 1)
+        target = self.flops(self.base.draw(first, step))
+        inside, outside = [], []
+        for attempt in range(1, self.MAX_TRIES + 1):
+            arch = self.base.draw(first + attempt, step)
+            distance = abs(self.flops(arch) - target) / target
+            (inside if distance <= self.window else outside).append((distance, attempt, arch))
+            if len(inside) == self.num_candidates:
+                break
+        chosen = inside + sorted(outside)[:self.num_candidates - len(inside)]
+        return tuple(arch for _, _, arch in chosen)
+
+    def draw(self, index, step=None):
+        archs = self.candidates(index, step)
+        if self.quality is None:
+            return Candidates(archs, self.pick)
+        scores = [self.quality(arch) for arch in archs]
+        order = sorted(range(len(archs)), key=lambda i: (-scores[i], i))  # best first
+        return archs[order[0] if self.pick == "best" else order[-1]]

@@ -1,0 +1,21 @@
+"""Every search space and every supernet kind satisfies hnas.interfaces (the methods the drivers use)."""
+import zlib  # noqa: F401
+
+import pytest
+
+from hnas.interfaces import Space, Supernet
+from hnas.models import MODELS, create_supernet
+from hnas.spaces import SPACES, get_space
+
+
+@pytest.mark.parametrize("name", sorted(SPACES))
+def test_every_space_satisfies_the_space_protocol(name):
+    assert isinstance(get_space(name), Space)
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_every_supernet_kind_satisfies_the_supernet_protocol(model):
+    entry = MODELS[model]
+    supernet = create_supernet(entry.space, 3, name=model)
+    assert isinstance(supernet, Supernet)
+    assert isinstance(supernet.space, Space)

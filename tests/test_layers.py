@@ -1,0 +1,58 @@
+"""Import direction: each part of hnas imports only parts below it, never sideways or upward,
+so construction (hnas.build) never needs the training or evaluation code that uses it."""
+import ast
+from pathlib import Path
+
+import hnas
+
+# lowest first; a module may import its own part and any part of a lower layer
+LAYERS = [
+    {"errors", "__init__"},
+    {"io", "config", "interfaces"},
+    {"plots", "parallel", "spaces"},
+    {"archfile", "checkpoint"},
+    {"data", "models", "metrics", "score_store"},
+    {"proxies", "scoring"},
+    {"fusion", "build"},
+    {"train", "evaluate", "search"},
+    {"ablate"},
+    {"cli"},
+    {"cli_reference"},
+    {"__main__"},
+]
+RANK = {part: rank for rank, parts in enumerate(LAYERS) for part in parts}
+ROOT = Path(hnas.__file__).parent
+
+
+def _part(module):
+    """'hnas.evaluate.run' -> 'evaluate'; 'hnas' -> '__init__'."""
+    pieces = module.split(".")
+    return pieces[1] if len(pieces) > 1 else "__init__"
+
+
+def _hnas_imports(path):
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "hnas":
+            yield node.module if node.module != "hnas" else f"hnas.{node.names[0].name}"
+        elif isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names if alias.name.split(".")[0] == "hnas")
+
+
+def test_every_part_of_hnas_has_a_layer():
+    parts = {p.stem if p.is_file() else p.name for p in ROOT.iterdir()
+             if (p.suffix == ".py" or (p / "__init__.py").exists())}
+    assert parts == set(RANK), parts ^ set(RANK)
+
+
+def test_nothing_imports_upward_or_sideways():
+    wrong = []
+    for path in ROOT.rglob("*.py"):
+        module = ".".join(("hnas",) + path.relative_to(ROOT).with_suffix("").parts)
+        source = _part(module)
+        for target in _hnas_imports(path):
+            if target == "hnas":  # the package itself (for its side effects)
+                continue
+            other = _part(target)
+            if other != source and RANK[other] >= RANK[source]:
+                wrong.append(f"{module} imports {target}")
+    assert not wrong, "\n".join(sorted(wrong))
