@@ -1,16 +1,20 @@
 """Construction from a recipe or a checkpoint's metadata: the data, the supernet, a stand-alone
 net, the scorer. Training, evaluation, search, export and ablation all build through here, so
 none of them imports another to get a model."""
+import json
 import random
+from pathlib import Path
 
 import numpy as np
 import paddle
 
-from hnas.checkpoint import load_params, resolve_checkpoint
+from hnas.checkpoint import FEWSHOT_FILE, load_params, part_dir, resolve_checkpoint
 from hnas.data import build_data
 from hnas.errors import HnasError
 from hnas.models import create_standalone, create_supernet
-from hnas.scoring import SupernetScorer, fixed_batches
+from hnas.scoring import PartRoutedScorer, SupernetScorer, fixed_batches
+from hnas.spaces import get_space
+from hnas.spaces.split import SpaceSplit
 
 
 def seed_everything(seed):
@@ -53,15 +57,49 @@ def scorer_for(supernet, data, eval_options):
 
 
 def build_scorer(config, checkpoint):
-    """The supernet of `checkpoint` (model settings from its run) and the config's eval settings."""
+    """The scorer of the supernet in `checkpoint` (model settings from its run) with the config's
+    eval settings, and the weight files it reads. A few-shot run directory gives a scorer that
+    routes every arch to its part's sub-supernet."""
+    root = Path(checkpoint)
+    if root.is_dir() and (root / FEWSHOT_FILE).is_file():
+        return _fewshot_scorer(config, root)
+    data = data_from_config(config)
+    params, supernet = _trained_supernet(config, checkpoint, data)
+    return scorer_for(supernet, data, config["eval"]), [params]
+
+
+def _trained_supernet(config, checkpoint, data):
     params, meta = resolve_checkpoint(checkpoint)
     if meta.get("kind", "supernet") != "supernet":
         raise HnasError(f"checkpoint {checkpoint} is a {meta['kind']} model, not a supernet")
-    data = data_from_config(config)
     if meta and meta.get("image_size") not in (None, data.image_size):
         raise HnasError(f"checkpoint {checkpoint} was trained at image_size {meta['image_size']}, "
                         f"the config gives {data.image_size}")
     meta = meta or {"space": config["space"], "num_classes": data.num_classes, "model": config["model"]}
     supernet = supernet_from_meta(meta)
     load_params(supernet, params)
-    return scorer_for(supernet, data, config["eval"]), params
+    return params, supernet
+
+
+def fewshot_split(root):
+    """The SpaceSplit a few-shot run directory was trained with."""
+    path = Path(root) / FEWSHOT_FILE
+    try:
+        recorded = json.loads(path.read_text())
+        return SpaceSplit(get_space(recorded["space"]), recorded["gene"], recorded["parts"])
+    except (ValueError, KeyError, TypeError):
+        raise HnasError(f"{path} is not a few-shot split written by hnas train "
+                        f"(expected JSON with space, gene and parts)") from None
+
+
+def _fewshot_scorer(config, root):
+    split = fewshot_split(root)
+    if split.space.name != config["space"]:
+        raise HnasError(f"few-shot run {root} splits the {split.space.name} space, the config's is {config['space']}")
+    parts = [part_dir(root, i, split.parts) for i in range(split.parts)]
+    params = [resolve_checkpoint(p)[0] for p in parts]  # every part must be trained: one error otherwise
+    data = data_from_config(config)
+
+    def part_scorer(index):
+        return scorer_for(_trained_supernet(config, parts[index], data)[1], data, config["eval"])
+    return PartRoutedScorer(split.part_of, part_scorer), params

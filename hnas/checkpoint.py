@@ -69,6 +69,14 @@ def restore_optimizer(optimizer, network, path):
     optimizer.set_state_dict(_rename_keys(state, network, to_structured=False))
 
 
+FEWSHOT_FILE = "fewshot.json"  # at the root of a few-shot run: the split (hnas.spaces.split)
+
+
+def part_dir(root, index, parts):
+    """Where few-shot part `index` of `parts` trains, inside the run directory `root`."""
+    return Path(root) / f"part{index}of{parts}"
+
+
 def resolve_checkpoint(path):
     """A run directory (its latest epoch) or a `.pdparams` file -> (params path, meta or {})."""
     path = Path(path)

@@ -9,25 +9,37 @@ import fire
 from hnas.errors import HnasError
 
 
-def train(config, fresh=False, **overrides):
-    """Train a supernet: hnas train CONFIG [--fresh] [--section.key value ...]. Reruns resume."""
+def train(config, fresh=False, part=None, **overrides):
+    """Train a supernet: hnas train CONFIG [--fresh] [--section.key value ...]. Reruns resume.
+    With train.fewshot_gene, every few-shot part in turn, or only part I with --part I."""
     from hnas.config import load_config
     from hnas.train.run import train_supernet
     cfg = load_config(config, **overrides)
-    trainer = train_supernet(cfg, fresh=fresh)
+    trainer = train_supernet(cfg, fresh=fresh, part=_index(part, "--part"))
     print(f"trained {cfg['output']['dir']} to epoch {cfg['train']['epochs']} (step {trainer.global_step}); "
           + " ".join(f"{k} {v:.4f}" for k, v in sorted(trainer.epoch_scores.items())))
 
 
-def test(config, checkpoint, archs, out, shard=None, **overrides):
-    """Score a competition arch file: hnas test CONFIG --checkpoint DIR --archs IN.json --out OUT.json"""
+def test(config, checkpoint, archs, out, shard=None, part=None, **overrides):
+    """Score a competition arch file: hnas test CONFIG --checkpoint DIR --archs IN.json --out OUT.json
+    [--shard I/N] [--part I: only the archs of few-shot part I; hnas merge joins the parts]"""
     from hnas.config import load_config
     from hnas.evaluate.run import evaluate_arch_file
-    evaluate_arch_file(load_config(config, **overrides), checkpoint, archs, out, shard=shard)
+    evaluate_arch_file(load_config(config, **overrides), checkpoint, archs, out, shard=shard,
+                       part=_index(part, "--part"))
+
+
+def _index(value, flag):
+    """A non-negative integer option, or None."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise HnasError(f"{flag} {value!r}: expected a part number 0, 1, ...")
+    return value
 
 
 def merge(archs, out, *parts, normalize=False, space="resnet20"):
-    """Merge shard outputs: hnas merge IN.json OUT.json PART1 PART2 ... [--normalize]"""
+    """Merge shard or few-shot part outputs: hnas merge IN.json OUT.json PART1 PART2 ... [--normalize]"""
     from hnas.score_store import merge_parts
     from hnas.spaces import get_space
     entries = merge_parts(archs, get_space(space), parts, out, normalize=normalize)

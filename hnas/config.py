@@ -41,8 +41,10 @@ DEFAULTS = {
         "min_flops": None, "max_flops": None, "min_params": None, "max_params": None,
         # sampler arch_pool: a fixed subset of arch_pool_size archs from this arch file
         "arch_pool": None, "arch_pool_size": 100,
-        # start a fresh run from a trained supernet's weights (post-training refinement)
+        # start a fresh run from a trained supernet's weights (post-training refinement; few-shot parts)
         "init_checkpoint": None,
+        # few-shot: split the space on this gene (c19, depth3, ...) into fewshot_parts sub-supernets
+        "fewshot_gene": None, "fewshot_parts": 2,
         "eval_every": 1, "log_every": 20, "keep_checkpoints": 2,
     },
     "eval": {

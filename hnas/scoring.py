@@ -94,6 +94,10 @@ class SupernetScorer:
             if was_training:
                 net.train()
 
+    def for_arch(self, arch):
+        """The scorer that scores `arch` (this one; a few-shot scorer picks the arch's part)."""
+        return self
+
     def evaluate(self, arch):
         """{'loss', 'acc', 'score'}; score is -loss or acc, higher is better."""
         with self.arch_ready(arch) as net:
@@ -111,3 +115,21 @@ class SupernetScorer:
             for images, _ in self.calib_batches:
                 self.supernet(images)
         self.supernet.finish_calibration()
+
+
+class PartRoutedScorer:
+    """A few-shot supernet's scorer: each arch is scored by the sub-supernet of its part.
+    `part_scorer(i)` builds part i's SupernetScorer, on first use, so a run that scores one
+    part loads one sub-supernet."""
+
+    def __init__(self, part_of, part_scorer):
+        self.part_of, self.part_scorer, self.scorers = part_of, part_scorer, {}
+
+    def for_arch(self, arch):
+        part = self.part_of(arch)
+        if part not in self.scorers:
+            self.scorers[part] = self.part_scorer(part)
+        return self.scorers[part]
+
+    def evaluate(self, arch):
+        return self.for_arch(arch).evaluate(arch)

@@ -6,13 +6,13 @@ import paddle
 
 from hnas.errors import HnasError
 from hnas.archfile import read_arch_file
-from hnas.build import build_scorer
+from hnas.build import build_scorer, fewshot_split
 from hnas.score_store import file_digest, finish, merge_parts, parse_shard, score_entries, shard_entries
 from hnas.fusion import fusion_weights
 from hnas.fusion.files import fuse_files
 from hnas.io import check_writable
 from hnas.spaces import get_space
-from hnas.checkpoint import resolve_checkpoint
+from hnas.checkpoint import FEWSHOT_FILE, resolve_checkpoint
 
 
 def _part_name(out_path, index, count):
@@ -20,9 +20,19 @@ def _part_name(out_path, index, count):
     return out_path.with_name(f"{out_path.name}.part{index}of{count}")
 
 
-def evaluate_arch_file(config, checkpoint, archs, out, shard=None):
+def _part_entries(entries, space, checkpoint, part):
+    """The entries of few-shot part `part` of the run in `checkpoint`."""
+    if not (Path(checkpoint) / FEWSHOT_FILE).is_file():
+        raise HnasError(f"--part {part}: {checkpoint} is not a few-shot run (no {FEWSHOT_FILE})")
+    split = fewshot_split(checkpoint)
+    split.part(part)  # an index out of range is one error
+    return [(key, text) for key, text in entries if split.part_of(space.parse(text)) == part]
+
+
+def evaluate_arch_file(config, checkpoint, archs, out, shard=None, part=None):
     """Score `archs` into `out`; with eval.fuse, the supernet's scores go to OUT.supernet.json and
-    `out` holds them fused with the priors."""
+    `out` holds them fused with the priors. With `part` (a few-shot run), only the archs of that
+    part, scored by its sub-supernet; `hnas merge` joins the parts' outputs like shards'."""
     e = config["eval"]
     space = get_space(config["space"])
     entries = read_arch_file(archs, space)  # every entry validated before any work
@@ -35,18 +45,20 @@ def evaluate_arch_file(config, checkpoint, archs, out, shard=None):
         index, count = rank, world
     fused_out = None
     if e["fuse"]:
-        if shard is not None:
-            raise HnasError("eval.fuse ranks the whole list: score shards without it, then hnas merge and hnas fuse")
+        if shard is not None or part is not None:
+            raise HnasError("eval.fuse ranks the whole list: score shards or parts without it, "
+                            "then hnas merge and hnas fuse")
         fusion_weights(e["fuse"], e["fuse_method"])  # a bad spec or method fails before any scoring
         fused_out, out = out, Path(f"{out}.supernet.json")
     target = _part_name(out, index, count) if auto_shard else out
     scorer, params = build_scorer(config, checkpoint)
-    stat = Path(params).stat()
-    fingerprint = {"checkpoint": str(Path(params).resolve()), "size": stat.st_size, "mtime": stat.st_mtime,
-                   "archs": file_digest(archs), "shard": [index, count],
+    weights = [(str(Path(p).resolve()), Path(p).stat().st_size, Path(p).stat().st_mtime) for p in params]
+    fingerprint = {"weights": weights, "archs": file_digest(archs), "shard": [index, count], "part": part,
                    "eval": {k: e[k] for k in ("metric", "bn_mode", "max_images", "subset_seed", "batch_size",
                                               "calib_batches")}, "data": config["data"]}
     mine = shard_entries(entries, index, count)
+    if part is not None:
+        mine = _part_entries(mine, space, checkpoint, part)
     scores = score_entries(lambda text: scorer.evaluate(space.parse(text))["score"], mine, target,
                            fingerprint, save_every=e["save_every"])
     normalize = e["normalize"] and count == 1
@@ -58,7 +70,7 @@ def evaluate_arch_file(config, checkpoint, archs, out, shard=None):
         merge_parts(archs, space, parts, out, normalize=e["normalize"])
     print(f"wrote {target} ({len(mine)} archs, metric {e['metric']}, bn_mode {e['bn_mode']})")
     if fused_out is not None and rank == 0:
-        num_classes = (resolve_checkpoint(checkpoint)[1] or {}).get("num_classes") or config["data"]["num_classes"]
+        num_classes = (resolve_checkpoint(params[0])[1] or {}).get("num_classes") or config["data"]["num_classes"]
         fuse_files(out, e["fuse"], fused_out, space, e["fuse_method"], num_classes=num_classes,
                    image_size=config["data"]["image_size"], model=config["model"]["name"])
         print(f"wrote {fused_out} (the scores fused with priors {e['fuse']}, {e['fuse_method']})")

@@ -12,7 +12,6 @@ from hnas.build import build_scorer, standalone_from_config
 from hnas.scoring import loss_and_accuracy
 from hnas.io import check_writable, write_json
 from hnas.spaces import get_space
-from hnas.checkpoint import resolve_checkpoint
 
 LOSS_TOLERANCE = 1e-4
 
@@ -24,8 +23,8 @@ def export_subnet(config, checkpoint, arch_text, out_dir):
     check_writable(out_dir)
     config = copy.deepcopy(config)
     config["eval"]["bn_mode"] = "calib_train"  # an exported model keeps running statistics: calibrate them
-    scorer, params = build_scorer(config, checkpoint)
-    _, meta = resolve_checkpoint(checkpoint)
+    routed, _ = build_scorer(config, checkpoint)
+    scorer = routed.for_arch(arch)  # a few-shot run: the sub-supernet of the arch's part
     with scorer.arch_ready(arch) as supernet:
         state = supernet.export_state(arch)
         expected = loss_and_accuracy(supernet, scorer.test_batches)
@@ -34,7 +33,7 @@ def export_subnet(config, checkpoint, arch_text, out_dir):
     network.set_state_dict({k: paddle.to_tensor(v) for k, v in state.items()})
     network.eval()
     got = loss_and_accuracy(network, scorer.test_batches)
-    report = {"arch": space.format(arch), "checkpoint": str(params), "bn": "calib_train",
+    report = {"arch": space.format(arch), "checkpoint": str(checkpoint), "bn": "calib_train",
               "calib_images": config["eval"]["batch_size"] * config["eval"]["calib_batches"],
               "supernet": expected, "exported": got}
     write_json(out_dir / "export.json", report, indent=1)
@@ -43,7 +42,7 @@ def export_subnet(config, checkpoint, arch_text, out_dir):
                         f"{got['loss']:.6f}, the supernet acc {expected['acc']:.6f} loss {expected['loss']:.6f}; "
                         f"see {out_dir / 'export.json'}")
     paddle.save(network.state_dict(), str(out_dir / "model.pdparams"))
-    image_size = meta.get("image_size") or config["data"]["image_size"]
+    image_size = config["data"]["image_size"]  # build_scorer refuses a checkpoint trained at another size
     paddle.jit.save(network, str(out_dir / "inference"),
                     input_spec=[InputSpec([None, 3, image_size, image_size], "float32", "image")])
     return report

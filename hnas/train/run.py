@@ -8,7 +8,7 @@ import paddle
 from hnas.archfile import read_arch_file
 from hnas.build import (data_from_config, model_meta, scorer_for, seed_everything, standalone_from_config,
                         supernet_from_meta)
-from hnas.checkpoint import CheckpointDir, load_params, resolve_checkpoint, restore_optimizer
+from hnas.checkpoint import FEWSHOT_FILE, CheckpointDir, part_dir, load_params, resolve_checkpoint, restore_optimizer
 from hnas.errors import HnasError
 from hnas.io import check_writable, write_json
 from hnas.scoring import fixed_batches, loss_and_accuracy
@@ -17,6 +17,7 @@ from hnas.proxies.limits import Limits
 from hnas.spaces import build_sampler, get_space
 from hnas.spaces.pareto import ParetoAware
 from hnas.spaces.samplers import WithinLimits
+from hnas.spaces.split import SpaceSplit
 from hnas.train.callbacks import Checkpointer, NaNGuard, ProgressBar, ScalarLogger
 from hnas.train.losses import PairwiseRankLoss
 from hnas.train.optim import build_optimizer
@@ -87,6 +88,15 @@ def _pareto_aware(config, space, data, sampler):
                                                                    data.image_size, model))
 
 
+def _in_space(space, arch):
+    """Whether `arch` belongs to `space` (a few-shot part holds only some of the file's archs)."""
+    try:
+        space.validate(arch)
+    except HnasError:
+        return False
+    return True
+
+
 def _is_main_process():
     return paddle.distributed.get_rank() == 0
 
@@ -146,15 +156,28 @@ def _fresh_start(run_dir):
             path.unlink()
 
 
-def train_supernet(config, fresh=False):
+def train_supernet(config, fresh=False, part=None):
+    """Train the recipe's supernet into output.dir; with train.fewshot_gene, the few-shot part
+    `part` (every part in turn when None) into output.dir/partIofK."""
     t, e = config["train"], config["eval"]
     run_dir = Path(config["output"]["dir"])
     check_writable(run_dir)
+    space = get_space(config["space"])
+    if t["fewshot_gene"]:
+        split = SpaceSplit(space, t["fewshot_gene"], t["fewshot_parts"])
+        if part is None:
+            return [train_supernet(config, fresh, i) for i in range(split.parts)][-1]
+        space = split.part(part)
+        if _is_main_process():
+            write_json(run_dir / FEWSHOT_FILE, dict(split.describe(), space=config["space"]), indent=1)
+        run_dir = part_dir(run_dir, part, split.parts)
+        check_writable(run_dir)
+    elif part is not None:
+        raise HnasError(f"--part {part}: this recipe trains one supernet; set train.fewshot_gene to split it")
     if fresh and _is_main_process():
         _fresh_start(run_dir)
     seed_everything(t["seed"])
     data = data_from_config(config)
-    space = get_space(config["space"])
     meta = dict(model_meta(config, data), recipe=_training_recipe(config, ("space", "data", "model", "train")))
     supernet = supernet_from_meta(meta)
     if config["model"]["pretrained"]:
@@ -163,7 +186,8 @@ def train_supernet(config, fresh=False):
     limits = training_limits(config, space, data)
     if t["init_checkpoint"]:
         load_params(supernet, resolve_checkpoint(t["init_checkpoint"])[0])  # a resumed run overrides it
-    pool = ([space.parse(text) for _, text in read_arch_file(t["arch_pool"], space)] if t["arch_pool"] else None)
+    pool = ([arch for arch in (space.parse(text) for _, text in read_arch_file(t["arch_pool"], space))
+             if _in_space(space, arch)] if t["arch_pool"] else None)
 
     def sampler_named(name, seed=t["seed"]):
         sampler = build_sampler(name, space, seed=seed, num_classes=data.num_classes,
