@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import paddle
 
-from hnas.checkpoint import FEWSHOT_FILE, load_params, part_dir, resolve_checkpoint
+from hnas.checkpoint import FEWSHOT_FILE, final_stage, load_params, part_dir, resolve_checkpoint
 from hnas.data import build_data
 from hnas.errors import HnasError
 from hnas.models import create_standalone, create_supernet
@@ -44,7 +44,8 @@ def standalone_from_config(config, arch, num_classes):
     """The stand-alone net of `arch`; the supernet's sharing options do not apply to it."""
     m = config["model"]
     return create_standalone(config["space"], arch, num_classes, name=m["name"],
-                             always_project=m["always_project"], bn_running_stats=m["bn_running_stats"])
+                             always_project=m["always_project"], bn_running_stats=m["bn_running_stats"],
+                             residual_act=m["residual_act"])
 
 
 def scorer_for(supernet, data, eval_options):
@@ -60,6 +61,7 @@ def build_scorer(config, checkpoint):
     """The scorer of the supernet in `checkpoint` (model settings from its run) with the config's
     eval settings, and the weight files it reads. A few-shot run directory gives a scorer that
     routes every arch to its part's sub-supernet."""
+    checkpoint = final_stage(checkpoint)
     root = Path(checkpoint)
     if root.is_dir() and (root / FEWSHOT_FILE).is_file():
         return _fewshot_scorer(config, root)

@@ -77,6 +77,23 @@ def part_dir(root, index, parts):
     return Path(root) / f"part{index}of{parts}"
 
 
+STAGES_FILE = "stages.json"  # at the root of a multi-stage run: its stages in order (hnas.train.stages)
+
+
+def final_stage(checkpoint):
+    """The run directory a checkpoint argument means: a multi-stage run's last supernet stage,
+    anything else itself."""
+    path = Path(checkpoint)
+    listing = path / STAGES_FILE
+    if not (path.is_dir() and listing.is_file()):
+        return checkpoint
+    try:
+        stages = [s for s in json.loads(listing.read_text()) if s["kind"] == "supernet"]
+        return path / stages[-1]["dir"]
+    except (ValueError, KeyError, TypeError, IndexError):
+        raise HnasError(f"{listing} does not list the stages hnas train wrote") from None
+
+
 def resolve_checkpoint(path):
     """A run directory (its latest epoch) or a `.pdparams` file -> (params path, meta or {})."""
     path = Path(path)

@@ -11,11 +11,12 @@ from hnas.errors import HnasError
 
 def train(config, fresh=False, part=None, **overrides):
     """Train a supernet: hnas train CONFIG [--fresh] [--section.key value ...]. Reruns resume.
-    With train.fewshot_gene, every few-shot part in turn, or only part I with --part I."""
+    A recipe with stages trains each in turn; with train.fewshot_gene, every few-shot part, or
+    only part I with --part I."""
     from hnas.config import load_config
-    from hnas.train.run import train_supernet
+    from hnas.train.stages import train_recipe
     cfg = load_config(config, **overrides)
-    trainer = train_supernet(cfg, fresh=fresh, part=_index(part, "--part"))
+    trainer = train_recipe(cfg, fresh=fresh, part=_index(part, "--part"))
     print(f"trained {cfg['output']['dir']} to epoch {cfg['train']['epochs']} (step {trainer.global_step}); "
           + " ".join(f"{k} {v:.4f}" for k, v in sorted(trainer.epoch_scores.items())))
 

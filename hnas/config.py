@@ -19,6 +19,7 @@ DEFAULTS = {
         "name": None,  # a registered model of the space (resnet48_prelu, ...); defaults to the space's name
         "conv": "full", "bn": "full", "fc": "full",
         "always_project": False, "bn_running_stats": True,
+        "residual_act": "relu",  # resnet20: relu | prelu after each residual add (the 2021 winner)
         "pretrained": None, "reorder": False,  # largest-model weights to start from, channels sorted by importance
     },
     "train": {
@@ -27,7 +28,7 @@ DEFAULTS = {
         "warmup_epochs": None,  # if set, overrides warmup_steps
         "lr_reference_batch": None,  # if set, lr is scaled by batch_size * world_size / lr_reference_batch
         "strategy": "sandwich", "sampler": "uniform", "middle_sampler": None, "num_archs": 4,
-        "phase_epochs": 1, "depth_phases": 2, "width_phases": 3,  # sampler: progressive
+        "phase_epochs": 1, "depth_phases": 2, "width_phases": 3,  # samplers progressive, levels (width_phases levels)
         # Pareto-aware sampling of the sampled archs (AttentiveNAS): best | worst of
         # pareto_candidates archs near a FLOPs target, judged by loss (the step's batch) or a prior
         "pareto": None, "pareto_candidates": 3, "pareto_quality": "loss", "pareto_window": 0.1,
@@ -45,6 +46,8 @@ DEFAULTS = {
         "init_checkpoint": None,
         # few-shot: split the space on this gene (c19, depth3, ...) into fewshot_parts sub-supernets
         "fewshot_gene": None, "fewshot_parts": 2,
+        # multi-branch sharing (model conv/bn/fc: branch): the epoch its width buckets part ways
+        "branch_epoch": None,
         "eval_every": 1, "log_every": 20, "keep_checkpoints": 2,
     },
     "eval": {
@@ -59,6 +62,9 @@ DEFAULTS = {
         "warmup_steps": 500, "clip_norm": None,
     },
     "output": {"dir": None},  # defaults to checkpoints/<name>
+    # a multi-stage recipe: [{name, kind: largest | supernet, section.key: value, ...}, ...], each
+    # stage trained into output.dir/N-name from the one before it (hnas.train.stages)
+    "stages": None,
 }
 
 
@@ -104,16 +110,23 @@ def read_yaml_mapping(path, what="config file"):
     return loaded
 
 
-def load_config(path=None, **overrides):
-    config = copy.deepcopy(DEFAULTS)
-    if path is not None:
-        _merge(config, read_yaml_mapping(path), "")
+def with_overrides(config, overrides):
+    """A copy of `config` with {`section.key` (or a unique `key`): value} applied."""
+    config = copy.deepcopy(config)
     for flag, value in overrides.items():
         keys = _override_path(config, flag.replace("-", "_"))
         nested = value
         for key in reversed(keys):
             nested = {key: nested}
         _merge(config, nested, "")
+    return config
+
+
+def load_config(path=None, **overrides):
+    config = copy.deepcopy(DEFAULTS)
+    if path is not None:
+        _merge(config, read_yaml_mapping(path), "")
+    config = with_overrides(config, overrides)
     config["name"] = config["name"] or (Path(path).stem if path else "run")
     config["output"]["dir"] = config["output"]["dir"] or str(Path("checkpoints") / config["name"])
     return config

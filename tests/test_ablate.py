@@ -115,6 +115,8 @@ def test_an_interrupted_cell_resumes_and_a_new_row_is_the_only_new_work(ablation
     ({"fusions": {"f": "zen=0.5"}}, "uses priors \\['zen'\\] that `priors` does not compute"),
     ({"fusions": {"f": {"priors": "params", "method": "vote"}}}, "unknown fusion method"),
     ({"colour": "red"}, "unknown keys \\['colour'\\]"),
+    ({"rows": {"x": {"from": "y"}}}, "starts from 'y', which is not a row"),
+    ({"rows": {"x": {"from": "y"}, "y": {"from": "x"}}}, "in a circle"),
 ])
 def test_bad_ablation_files_fail_before_any_work(ablation, tmp_path, change, message):
     raw = {**yaml.safe_load(ablation.read_text()), **change}
@@ -143,3 +145,20 @@ def test_a_committed_ground_truth_file_stands_in_for_the_cache(ablation, tmp_pat
     ablation.write_text(yaml.safe_dump(raw))
     with pytest.raises(pytest.fail.Exception, match="retrained ground truth"):
         ablate_run.run_ablation(AblationSpec(ablation, output=tmp_path / "out3"))
+
+
+def test_a_row_starts_from_another_rows_supernet_of_the_same_seed(ablation, tmp_path):
+    """Few-shot parts fine-tuned from the one-shot supernet: the source trains first, its time counts."""
+    raw = yaml.safe_load(ablation.read_text())
+    raw.update({"grid": {}, "fusions": {}, "subsets": [], "evals": {"batch / loss": {}},
+                "rows": {"few-shot K=2": {"from": "one-shot", "train.fewshot_gene": "c19"}, "one-shot": {}}})
+    ablation.write_text(yaml.safe_dump(raw))
+    spec = AblationSpec(ablation)
+    assert spec.waves() == [["one-shot"], ["few-shot K=2"]]
+    ablate_run.run_ablation(spec)
+    source, fewshot = spec.run_dir("one-shot", 0), spec.run_dir("few-shot K=2", 0)
+    assert spec.row_config("few-shot K=2", 0)["train"]["init_checkpoint"] == str(source)
+    assert (fewshot / "fewshot.json").is_file() and (fewshot / "part1of2" / "latest.json").is_file()
+    cells = [json.loads((run / "cell.json").read_text()) for run in (source, fewshot)]
+    assert cells[1]["train_seconds"] > cells[0]["train_seconds"]
+    assert "few-shot K=2" in (tmp_path / "out" / "table.md").read_text()

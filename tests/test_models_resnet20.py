@@ -11,13 +11,13 @@ from hnas.spaces.samplers import UniformSampler
 SPACE = ResNet20Space()
 
 
-@pytest.mark.parametrize("always_project", [False, True])
-def test_analytic_params_equal_built_model(always_project):
+@pytest.mark.parametrize("options", [{}, {"always_project": True}, {"residual_act": "prelu"}])
+def test_analytic_params_equal_built_model(options):
     sampler = UniformSampler(SPACE, seed=0)
     archs = [SPACE.largest(), SPACE.smallest()] + [sampler.draw(i) for i in range(30)]
     for arch in archs:
-        model = ResNet20(arch, num_classes=10, always_project=always_project)
-        assert count_trainable_params(model) == SPACE.count_params(arch, 10, {"always_project": always_project})
+        model = ResNet20(arch, num_classes=10, **options)
+        assert count_trainable_params(model) == SPACE.count_params(arch, 10, options)
 
 
 def test_analytic_flops_equal_counted_macs():
@@ -34,12 +34,17 @@ VARIANTS = [  # together these cover every conv, BN and FC sharing variant
     dict(conv="end", bn="end", fc="full"),
     dict(conv="independent", bn="independent", fc="independent"),
     dict(conv="full", bn="end", fc="independent", always_project=True, bn_running_stats=False),
+    # the 2021 winner's supernet, before and after its branches are made
+    dict(conv="branch", bn="branch", fc="branch", always_project=True, residual_act="prelu"),
+    dict(conv="branch", bn="branch", fc="branch", always_project=True, residual_act="prelu", branched=True),
 ]
 
 
 @pytest.mark.parametrize("options", VARIANTS, ids=lambda o: "-".join(str(v) for v in o.values()))
 def test_exported_standalone_matches_supernet(options):
     paddle.seed(0)
+    options = dict(options)
+    branched = options.pop("branched", False)
     supernet = ResNet20Supernet(num_classes=5, **options)
     x = paddle.randn([4, 3, 8, 8])
     sampler = UniformSampler(SPACE, seed=2)
@@ -48,9 +53,13 @@ def test_exported_standalone_matches_supernet(options):
     for i in range(3):
         supernet.set_arch(sampler.draw(i))
         supernet(paddle.randn([4, 3, 8, 8]))
+    if branched:
+        supernet.branch()
+        _train_one_step(supernet, SPACE.smallest())  # the buckets part ways
     for arch in [sampler.draw(0), sampler.draw(7), SPACE.smallest(), SPACE.largest()]:
         standalone = ResNet20(arch, num_classes=5, always_project=options.get("always_project", False),
-                              bn_running_stats=options.get("bn_running_stats", True))
+                              bn_running_stats=options.get("bn_running_stats", True),
+                              residual_act=options.get("residual_act", "relu"))
         missing, unexpected = standalone.set_state_dict(supernet.export_state(arch))
         assert not missing and not unexpected
         supernet.set_arch(arch)
@@ -84,3 +93,33 @@ def test_calibration_sets_stats_to_mean_of_batches():
     first_conv = [supernet.stem_conv(b, 3, 4).numpy() for b in batches]
     expected = np.mean([f.mean(axis=(0, 2, 3)) for f in first_conv], axis=0)
     np.testing.assert_allclose(supernet.stem_bn.mean_all.numpy()[:4], expected, rtol=1e-4, atol=1e-5)
+
+
+def _train_one_step(supernet, arch):
+    supernet.train()
+    supernet.set_arch(arch)
+    optimizer = paddle.optimizer.SGD(0.5, parameters=supernet.parameters())
+    paddle.nn.functional.cross_entropy(supernet(paddle.randn([4, 3, 8, 8])), paddle.to_tensor([0, 1, 2, 0])).backward()
+    optimizer.step()
+    optimizer.clear_grad()
+
+
+def test_branching_starts_each_bucket_from_the_shared_weight_and_then_trains_it_alone():
+    paddle.seed(0)
+    supernet = ResNet20Supernet(num_classes=3, conv="branch", bn="branch", fc="branch")
+    conv = supernet.blocks[8].conv2  # 64-wide output: buckets of 16
+    largest, smallest = SPACE.largest(), SPACE.smallest()
+    before = {w: conv.weight(64, w).numpy() for w in (4, 64)}
+    assert not supernet.is_branched()
+    supernet.branch()
+    assert supernet.is_branched() and conv.w_b0.shape[0] == 16 and conv.w_b3.shape[0] == 64
+    for width, value in before.items():
+        np.testing.assert_array_equal(conv.weight(64, width).numpy(), value)  # same function at branching
+    _train_one_step(supernet, smallest)
+    assert not np.array_equal(conv.weight(64, 4).numpy(), before[4])
+    np.testing.assert_array_equal(conv.weight(64, 64).numpy(), before[64])  # another bucket did not move
+    state = supernet.state_dict()
+    restored = ResNet20Supernet(num_classes=3, conv="branch", bn="branch", fc="branch")
+    restored.set_state_dict(state)
+    assert restored.is_branched()  # a resumed run stays branched
+    np.testing.assert_array_equal(restored.blocks[8].conv2.weight(64, 4).numpy(), conv.weight(64, 4).numpy())

@@ -31,7 +31,7 @@ def run_cell(spec, row, seed, test_images):
     """Train the (row, seed) supernet and score the ground-truth archs with every setting; subsets
     are fractions of the `test_images` the (shared) data has."""
     from hnas.evaluate.run import evaluate_arch_file
-    from hnas.train.run import train_supernet
+    from hnas.train.stages import train_recipe
     run = spec.run_dir(row, seed)
     if (run / CELL_FILE).exists():
         return json.loads((run / CELL_FILE).read_text())
@@ -40,11 +40,14 @@ def run_cell(spec, row, seed, test_images):
     marker = run / "trained"
 
     def train():
-        train_supernet(config)  # resumes from the run's last checkpoint
+        train_recipe(config)  # resumes from the run's last checkpoint
         marker.touch()
 
     with output_to(run / "output.log"):
         cell["train_seconds"] = _timed(marker, train)
+        if row in spec.sources:  # the compute of a row that starts from another includes the other's
+            source = json.loads((spec.run_dir(spec.sources[row], seed) / CELL_FILE).read_text())
+            cell["train_seconds"] += source["train_seconds"]
         n_archs = len(read_arch_file(spec.archs, get_space(config["space"])))
 
         def score(name, overrides):
@@ -101,8 +104,10 @@ def run_ablation(spec):
     data = data_from_config(spec.base)  # rows share the data (AblationSpec checks), so build it once
     priors = score_priors(spec, space, data)
     jobs = [(row, seed) for row in spec.rows for seed in spec.seeds]
-    todo = [job for job in jobs if not (spec.run_dir(*job) / CELL_FILE).exists()]
-    run_tasks(_cell_task, [(str(spec.path), str(spec.output), row, seed, len(data.test)) for row, seed in todo],
-              spec.workers, "supernets", len(jobs) - len(todo))
+    for wave in spec.waves():  # a row that starts from another trains after it
+        wave_jobs = [(row, seed) for row in wave for seed in spec.seeds]
+        todo = [job for job in wave_jobs if not (spec.run_dir(*job) / CELL_FILE).exists()]
+        run_tasks(_cell_task, [(str(spec.path), str(spec.output), row, seed, len(data.test)) for row, seed in todo],
+                  spec.workers, "supernets", len(wave_jobs) - len(todo))
     cells = [json.loads((spec.run_dir(*job) / CELL_FILE).read_text()) for job in jobs]
     return write_report(spec, space, gt_path, priors, cells, data.num_classes)

@@ -9,6 +9,9 @@ test subsets and priors. Every row's recipe is loaded (and so checked) before an
                                                  # when its .meta.json names this recipe and seed count
     seeds: [0, 1]                                # each supernet row is trained once per seed
     rows: {baseline: {}, uniform: {train.sampler: uniform}}
+                                                 # a row with `from: ROW` starts each seed from that row's
+                                                 # supernet of the same seed (train.init_checkpoint), after
+                                                 # it; its training time includes the source's
     grid:                                        # and/or: the cartesian product of named axes
       sharing: {end BN: {model.bn: end}, full BN: {model.bn: full}}
       sampler: {fair: {train.sampler: strict_fair}, uniform: {train.sampler: uniform}}
@@ -79,6 +82,22 @@ def _fusion(name, value, priors):
     return {"weights": weights, "method": method}
 
 
+def _sources(rows):
+    """{row: the row it starts from}, taken out of the rows' overrides; unknown or circular sources
+    are one error."""
+    sources = {name: str(overrides.pop("from")) for name, overrides in rows.items() if "from" in overrides}
+    for name, source in sources.items():
+        if source not in rows:
+            raise HnasError(f"ablation row {name!r} starts from {source!r}, which is not a row; rows: {sorted(rows)}")
+        seen = [name]
+        while source in sources:
+            if source in seen:
+                raise HnasError(f"ablation rows start from each other in a circle: {' -> '.join(seen + [source])}")
+            seen.append(source)
+            source = sources[source]
+    return sources
+
+
 class AblationSpec:
     def __init__(self, path, output=None, workers=None):
         path = Path(path)
@@ -98,6 +117,7 @@ class AblationSpec:
         self.seeds = [int(s) for s in raw.get("seeds", [0])]
         self.overrides = _mapping(raw.get("overrides"), "overrides")
         self.rows = _rows(raw)
+        self.sources = _sources(self.rows)
         self.evals = {str(k): _mapping(v, f"evals.{k}") for k, v in
                       _mapping(raw.get("evals") or {"batch / loss": {}}, "evals").items()}
         for name, overrides in self.evals.items():
@@ -128,5 +148,14 @@ class AblationSpec:
         return self.output / "runs" / slug(row) / f"seed{seed}"
 
     def row_config(self, row, seed, **eval_overrides):
-        return load_config(self.recipe, **{**self.overrides, **self.rows[row], **eval_overrides, "train.seed": seed,
-                                           "output.dir": str(self.run_dir(row, seed))})
+        start = ({"train.init_checkpoint": str(self.run_dir(self.sources[row], seed))} if row in self.sources
+                 else {})
+        return load_config(self.recipe, **{**self.overrides, **self.rows[row], **start, **eval_overrides,
+                                           "train.seed": seed, "output.dir": str(self.run_dir(row, seed))})
+
+    def waves(self):
+        """The rows in training order: rows without a source first, then the rows starting from them, ..."""
+        def depth(row):
+            return 0 if row not in self.sources else 1 + depth(self.sources[row])
+        deepest = max((depth(row) for row in self.rows), default=0)
+        return [[row for row in self.rows if depth(row) == level] for level in range(deepest + 1)]

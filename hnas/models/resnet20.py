@@ -2,6 +2,7 @@
 import paddle.nn as nn
 import paddle.nn.functional as F
 
+from hnas.errors import HnasError
 from hnas.spaces.resnet20 import CLASSIFIER_POSITION, ResNet20Space
 
 
@@ -10,9 +11,21 @@ def batch_norm(channels, running_stats=True):
     return nn.BatchNorm2D(channels, use_global_stats=None if running_stats else False)
 
 
+RESIDUAL_ACTS = ("relu", "prelu")
+
+
+def residual_activation(name):
+    """The activation after each residual add: ReLU (the organisers') or one PReLU slope per block
+    (the 2021 winner's candidates enhancement)."""
+    if name not in RESIDUAL_ACTS:
+        raise HnasError(f"unknown model.residual_act {name!r}; expected one of {', '.join(RESIDUAL_ACTS)}")
+    return nn.PReLU() if name == "prelu" else nn.ReLU()
+
+
 class BasicBlock(nn.Layer):
-    def __init__(self, spec, bn_running_stats=True):
+    def __init__(self, spec, bn_running_stats=True, residual_act="relu"):
         super().__init__()
+        self.act = residual_activation(residual_act)
         self.conv1 = nn.Conv2D(spec.cin, spec.mid, 3, spec.stride, 1, bias_attr=False)
         self.bn1 = batch_norm(spec.mid, bn_running_stats)
         self.conv2 = nn.Conv2D(spec.mid, spec.cout, 3, 1, 1, bias_attr=False)
@@ -27,19 +40,19 @@ class BasicBlock(nn.Layer):
         out = F.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
         if not self.residual:
-            return F.relu(out)
+            return self.act(out)
         shortcut = self.shortcut_bn(self.shortcut_conv(x)) if self.project else x
-        return F.relu(out + shortcut)
+        return self.act(out + shortcut)
 
 
 class ResNet20(nn.Layer):
-    def __init__(self, arch, num_classes=100, always_project=False, bn_running_stats=True):
+    def __init__(self, arch, num_classes=100, always_project=False, bn_running_stats=True, residual_act="relu"):
         super().__init__()
         space = ResNet20Space()
         self.arch = space.validate(tuple(arch))
         self.stem_conv = nn.Conv2D(3, arch[0], 3, 1, 1, bias_attr=False)
         self.stem_bn = batch_norm(arch[0], bn_running_stats)
-        self.blocks = nn.LayerList([BasicBlock(spec, bn_running_stats)
+        self.blocks = nn.LayerList([BasicBlock(spec, bn_running_stats, residual_act)
                                     for spec in space.blocks(self.arch, always_project)])
         self.fc = nn.Linear(arch[CLASSIFIER_POSITION], num_classes)
 

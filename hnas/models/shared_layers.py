@@ -6,6 +6,9 @@ once-for-all's dynamic layers do. The variant decides the key:
   front       one weight per input width (shared across output widths)
   end         one weight per output width (shared across input widths)
   independent one weight per (in, out) pair
+  branch      the 2021 winner's multi-branch supernet: one weight for every choice until branch()
+              is called, then one weight per width bucket (BRANCHES equal quarters of the widest
+              output; the classifier's by input width), each started from the shared weight
 """
 import paddle
 import paddle.nn as nn
@@ -13,13 +16,23 @@ import paddle.nn.functional as F
 
 from hnas.errors import HnasError
 
-SHARING = ("full", "front", "end", "independent")
-FC_SHARING = ("full", "independent")
+SHARING = ("full", "front", "end", "independent", "branch")
+FC_SHARING = ("full", "independent", "branch")
+BRANCHES = 4  # the 2021 winner's b_num
 
 
-def sharing_key(sharing, cin, cout):
-    if sharing == "full":
+def branch_of(width, choices):
+    """The bucket of `width`: which of BRANCHES equal parts of the widest choice it falls in."""
+    return min(BRANCHES - 1, (width - 1) * BRANCHES // max(choices))
+
+
+def sharing_key(sharing, cin, cout, branch=None):
+    """The key of the weight an (in, out) choice uses; `branch`: its bucket once a branch-sharing
+    layer has branched (None before)."""
+    if sharing == "full" or (sharing == "branch" and branch is None):
         return "all"
+    if sharing == "branch":
+        return f"b{branch}"
     if sharing == "front":
         return f"in{cin}"
     if sharing == "end":
@@ -32,18 +45,51 @@ def sharing_key(sharing, cin, cout):
 def _sharing_keys(sharing, in_choices, out_choices):
     """Every key with the largest (in, out) its weight must hold."""
     shapes = {}
+    branches = [None] + ([branch_of(c, out_choices) for c in out_choices] if sharing == "branch" else [])
     for cin in in_choices:
         for cout in out_choices:
-            key = sharing_key(sharing, cin, cout)
-            old = shapes.get(key, (0, 0))
-            shapes[key] = (max(old[0], cin), max(old[1], cout))
+            for branch in branches:
+                if branch is not None and branch != branch_of(cout, out_choices):
+                    continue
+                key = sharing_key(sharing, cin, cout, branch)
+                old = shapes.get(key, (0, 0))
+                shapes[key] = (max(old[0], cin), max(old[1], cout))
     return shapes
 
 
-class SharedConv2D(nn.Layer):
+class Branching:
+    """What a branch-sharing layer adds: a persistent flag (saved with the weights, so a resumed run
+    stays branched) and branch(), which starts every bucket's weights from the shared ones."""
+
+    def _init_branching(self, sharing, choices):
+        self.branch_choices = tuple(choices)
+        if sharing == "branch":
+            self.register_buffer("branched", paddle.zeros([1]))
+
+    def is_branched(self):
+        return self.sharing == "branch" and bool(self.branched.numpy()[0])
+
+    def branch_for(self, width):
+        return branch_of(width, self.branch_choices) if self.is_branched() else None
+
+    @paddle.no_grad()
+    def branch(self):
+        if self.sharing != "branch" or self.is_branched():
+            return
+        for name, tensor in list(self.named_parameters(include_sublayers=False)) + \
+                list(self.named_buffers(include_sublayers=False)):
+            field, _, key = name.partition("_")
+            if key.startswith("b") and key[1:].isdigit():
+                shared = getattr(self, f"{field}_all")
+                tensor.set_value(shared[tuple(slice(0, n) for n in tensor.shape)])
+        self.branched.set_value(paddle.ones([1]))
+
+
+class SharedConv2D(Branching, nn.Layer):
     def __init__(self, in_choices, out_choices, kernel_size, stride=1, sharing="full"):
         super().__init__()
         self.sharing, self.stride, self.padding = sharing, stride, kernel_size // 2
+        self._init_branching(sharing, out_choices)
         for key, (cin, cout) in _sharing_keys(sharing, in_choices, out_choices).items():
             weight = self.create_parameter(
                 [cout, cin, kernel_size, kernel_size],
@@ -51,31 +97,43 @@ class SharedConv2D(nn.Layer):
             self.add_parameter(f"w_{key}", weight)
 
     def weight(self, cin, cout):
-        return getattr(self, "w_" + sharing_key(self.sharing, cin, cout))[:cout, :cin]
+        return getattr(self, "w_" + sharing_key(self.sharing, cin, cout, self.branch_for(cout)))[:cout, :cin]
 
     def forward(self, x, cin, cout):
         return F.conv2d(x, self.weight(cin, cout), stride=self.stride, padding=self.padding)
 
 
-class SharedLinear(nn.Layer):
+class SharedLinear(Branching, nn.Layer):
     def __init__(self, in_choices, num_classes, sharing="full"):
         super().__init__()
         if sharing not in FC_SHARING:
             raise HnasError(f"unknown FC sharing {sharing!r}; expected one of {', '.join(FC_SHARING)}")
         self.sharing = sharing
-        for key, (cin, _) in _sharing_keys(self._classifier_key_sharing(sharing), in_choices, (num_classes,)).items():
+        self._init_branching(sharing, in_choices)  # a classifier branches by its input width
+        for key, cin in self._key_widths(sharing, in_choices).items():
             bound = 1.0 / cin ** 0.5
             init = nn.initializer.Uniform(-bound, bound)
             self.add_parameter(f"w_{key}", self.create_parameter([cin, num_classes], default_initializer=init))
             self.add_parameter(f"b_{key}", self.create_parameter([num_classes], is_bias=True, default_initializer=init))
 
     @staticmethod
-    def _classifier_key_sharing(sharing):
-        # an independent classifier has one weight per input width
-        return "front" if sharing == "independent" else "full"
+    def _key_widths(sharing, in_choices):
+        """{key: the widest input its weight takes}; an independent classifier has one weight per
+        input width, a branch-sharing one a shared weight and one per input-width bucket."""
+        if sharing == "independent":
+            return {sharing_key("front", cin, None): cin for cin in in_choices}
+        widths = {"all": max(in_choices)}
+        if sharing == "branch":
+            for cin in in_choices:
+                key = sharing_key(sharing, cin, None, branch_of(cin, in_choices))
+                widths[key] = max(widths.get(key, 0), cin)
+        return widths
 
     def params(self, cin):
-        key = sharing_key(self._classifier_key_sharing(self.sharing), cin, None)
+        if self.sharing == "independent":
+            key = sharing_key("front", cin, None)
+        else:
+            key = sharing_key(self.sharing, cin, None, self.branch_for(cin))
         return getattr(self, "w_" + key)[:cin], getattr(self, "b_" + key)
 
     def forward(self, x, cin):
@@ -83,7 +141,7 @@ class SharedLinear(nn.Layer):
         return F.linear(x, weight, bias)
 
 
-class SharedBatchNorm(nn.Layer):
+class SharedBatchNorm(Branching, nn.Layer):
     """BatchNorm over a slice of channels, with one set of parameters and running statistics per
     sharing key. Like paddle's BatchNorm it uses batch statistics in training (updating the running
     ones unless momentum is 1.0) and running statistics in eval; hnas.models.bn_modes drives the
@@ -94,6 +152,7 @@ class SharedBatchNorm(nn.Layer):
         super().__init__()
         self.sharing, self.running_stats = sharing, running_stats
         self._momentum, self.epsilon = momentum, epsilon
+        self._init_branching(sharing, out_choices)
         for key, (_, cout) in _sharing_keys(sharing, in_choices, out_choices).items():
             self.add_parameter(f"w_{key}", self.create_parameter(
                 [cout], default_initializer=nn.initializer.Constant(1.0)))
@@ -103,12 +162,12 @@ class SharedBatchNorm(nn.Layer):
 
     def tensors(self, cin, cout):
         """(weight, bias, running mean, running var) of this (in, out) choice, sliced to cout."""
-        key = sharing_key(self.sharing, cin, cout)
+        key = sharing_key(self.sharing, cin, cout, self.branch_for(cout))
         return tuple(getattr(self, f"{name}_{key}")[:cout] for name in ("w", "b", "mean", "var"))
 
     def running_buffers(self, cin, cout):
         """(sharing key, full running mean, full running var) of this (in, out) choice."""
-        key = sharing_key(self.sharing, cin, cout)
+        key = sharing_key(self.sharing, cin, cout, self.branch_for(cout))
         return key, getattr(self, f"mean_{key}"), getattr(self, f"var_{key}")
 
     def forward(self, x, cin, cout):

@@ -6,13 +6,15 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 
 from hnas.models.bn_modes import BatchNormModes, BatchNormModesMixin
-from hnas.models.shared_layers import SharedBatchNorm, SharedConv2D, SharedLinear
+from hnas.models.resnet20 import residual_activation
+from hnas.models.shared_layers import Branching, SharedBatchNorm, SharedConv2D, SharedLinear
 from hnas.spaces.resnet20 import CLASSIFIER_POSITION, NUM_BLOCKS, STAGE_FIRST_BLOCKS, ResNet20Space
 
 
 class SuperBlock(nn.Layer):
-    def __init__(self, index, in_choices, mid_choices, out_choices, conv, bn, bn_running_stats):
+    def __init__(self, index, in_choices, mid_choices, out_choices, conv, bn, bn_running_stats, residual_act):
         super().__init__()
+        self.act = residual_activation(residual_act)
         stride = 2 if index in STAGE_FIRST_BLOCKS and index > 0 else 1
         self.conv1 = SharedConv2D(in_choices, mid_choices, 3, stride, conv)
         self.bn1 = SharedBatchNorm(in_choices, mid_choices, bn, bn_running_stats)
@@ -27,14 +29,14 @@ class SuperBlock(nn.Layer):
         out = self.bn2(self.conv2(out, spec.mid, spec.cout), spec.mid, spec.cout)
         if spec.project:
             x = self.shortcut_bn(self.shortcut_conv(x, spec.cin, spec.cout), spec.cin, spec.cout)
-        return F.relu(out + x)
+        return self.act(out + x)
 
 
 class ResNet20Supernet(BatchNormModesMixin, nn.Layer):
     """Runs the active arch (`set_arch`); `export_state(arch)` gives a stand-alone ResNet20's weights."""
 
     def __init__(self, num_classes=100, conv="full", bn="full", fc="full",
-                 always_project=False, bn_running_stats=True):
+                 always_project=False, bn_running_stats=True, residual_act="relu"):
         super().__init__()
         self.space = ResNet20Space()
         self.always_project = always_project
@@ -42,7 +44,7 @@ class ResNet20Supernet(BatchNormModesMixin, nn.Layer):
         self.stem_conv = SharedConv2D((3,), ch[0], 3, 1, conv)
         self.stem_bn = SharedBatchNorm((3,), ch[0], bn, bn_running_stats)
         self.blocks = nn.LayerList([
-            SuperBlock(b, ch[2 * b], ch[2 * b + 1], ch[2 * b + 2], conv, bn, bn_running_stats)
+            SuperBlock(b, ch[2 * b], ch[2 * b + 1], ch[2 * b + 2], conv, bn, bn_running_stats, residual_act)
             for b in range(NUM_BLOCKS)])
         self.fc = SharedLinear(ch[CLASSIFIER_POSITION], num_classes, fc)
         self.arch = self.space.largest()
@@ -51,6 +53,19 @@ class ResNet20Supernet(BatchNormModesMixin, nn.Layer):
 
     def set_arch(self, arch):
         self.arch = self.space.validate(tuple(arch))
+
+    def branch(self):
+        """Multi-branch sharing (model conv/bn/fc: branch): give every width bucket its own weights,
+        started from the shared ones; from now on each trains apart. Other sharing: nothing changes."""
+        for layer in self.sublayers():
+            if isinstance(layer, Branching):
+                layer.branch()
+
+    def has_branches(self):
+        return any(layer.sharing == "branch" for layer in self.sublayers() if isinstance(layer, Branching))
+
+    def is_branched(self):
+        return any(layer.is_branched() for layer in self.sublayers() if isinstance(layer, Branching))
 
     def forward(self, x):
         arch = self.arch
@@ -82,5 +97,6 @@ class ResNet20Supernet(BatchNormModesMixin, nn.Layer):
             if spec.project:
                 conv(f"{prefix}.shortcut_conv", block.shortcut_conv, spec.cin, spec.cout)
                 bn(f"{prefix}.shortcut_bn", block.shortcut_bn, spec.cin, spec.cout)
+            state.update({f"{prefix}.act.{name}": tensor for name, tensor in block.act.named_parameters()})
         state["fc.weight"], state["fc.bias"] = self.fc.params(arch[CLASSIFIER_POSITION])
         return {name: tensor.numpy() for name, tensor in state.items()}

@@ -114,12 +114,15 @@ class ResNet20Space:
 
     def count_params(self, arch, num_classes=100, model_options=None):
         """Trainable parameters (conv and FC weights, FC bias, BN scale and shift) of the model a
-        recipe's `model` options build (always_project adds a projection to every block)."""
+        recipe's `model` options build (always_project adds a projection to every block,
+        residual_act prelu one slope per block)."""
         total = 3 * arch[0] * 9 + 2 * arch[0]
         for blk in self.blocks(arch, _always_project(model_options)):
             total += 9 * blk.cin * blk.mid + 2 * blk.mid + 9 * blk.mid * blk.cout + 2 * blk.cout
             if blk.project:
                 total += blk.cin * blk.cout + 2 * blk.cout
+        if (model_options or {}).get("residual_act") == "prelu":
+            total += NUM_BLOCKS  # one PReLU slope per block
         return total + arch[CLASSIFIER_POSITION] * num_classes + num_classes
 
     def count_flops(self, arch, image_size=None, num_classes=100, model_options=None):

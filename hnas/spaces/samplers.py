@@ -113,6 +113,35 @@ class ProgressiveShrinkingSampler:
         return self.space.sample(rng, depth_choices=depth_choices, codes=codes)
 
 
+class WidthLevelsSampler:
+    """The 2021 winner's progressive sampler, for spaces with a fixed list of positions: in phase
+    i of `levels` (phase_epochs each) every position draws uniformly from its widest (i + 1) /
+    levels of choices, so narrower widths are admitted level by level; the last phase, and all
+    training after it, draws from every choice."""
+
+    def __init__(self, space, steps_per_epoch, phase_epochs, seed=0, levels=4):
+        if not hasattr(space, "choices"):
+            raise HnasError(f"the levels sampler needs a space with a fixed list of positions; {space.name} has "
+                            f"elastic depth (use progressive)")
+        if int(levels) < 1 or int(phase_epochs) < 0:
+            raise HnasError(f"the levels sampler needs train.width_phases >= 1 and train.phase_epochs >= 0, "
+                            f"got {levels!r} and {phase_epochs!r}")
+        self.space, self.seed, self.levels = space, seed, int(levels)
+        self.steps_per_epoch, self.phase_epochs = max(1, steps_per_epoch), int(phase_epochs)
+
+    def allowed(self, step):
+        """Each position's admitted choices at `step`."""
+        epoch = step // self.steps_per_epoch
+        phase = min(self.levels - 1, epoch // self.phase_epochs) if self.phase_epochs else self.levels - 1
+        return [c[len(c) * (self.levels - 1 - phase) // self.levels:] for c in self.space.choices]
+
+    def draw(self, index, step=None):
+        if step is None:
+            raise HnasError("the levels sampler's draws need the training step")
+        rng = _rng(self.seed, index)
+        return tuple(rng.choice(c) for c in self.allowed(step))
+
+
 def progressive_phases(space, depth_phases, width_phases):
     """[(per-stage depth choices, width codes), ...]: depth phases, then width phases."""
     phases = []
@@ -146,7 +175,7 @@ class WithinLimits:
         raise HnasError(f"no arch within {self.limits.describe()} in {self.MAX_TRIES} draws of the sampler")
 
 
-SAMPLERS = ("uniform", "strict_fair", "params_pool", "progressive", "arch_pool")
+SAMPLERS = ("uniform", "strict_fair", "params_pool", "progressive", "levels", "arch_pool")
 
 
 def build_sampler(name, space, seed=0, num_classes=100, pool_size=1000, steps_per_epoch=1,
@@ -158,6 +187,8 @@ def build_sampler(name, space, seed=0, num_classes=100, pool_size=1000, steps_pe
         return WeightedPoolSampler.fixed_subset(arch_pool, pool_size, seed)
     if name == "progressive":
         return ProgressiveShrinkingSampler(space, steps_per_epoch, phase_epochs, seed, depth_phases, width_phases)
+    if name == "levels":
+        return WidthLevelsSampler(space, steps_per_epoch, phase_epochs, seed, width_phases)
     if name == "uniform":
         return UniformSampler(space, seed)
     if name == "strict_fair":

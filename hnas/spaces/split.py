@@ -24,8 +24,7 @@ class SpaceSplit:
     def __init__(self, space, gene, parts):
         names = list(space.gene_names())
         if gene not in names:
-            raise HnasError(f"few-shot split gene {gene!r} is not a gene of {space.name}; its genes: "
-                            f"{', '.join(names[:6])}, ... ({len(names)} in all)")
+            raise HnasError(f"few-shot split gene {gene!r} is not a gene of {space.name}; its genes: {', '.join(names)}")
         choices = tuple(space.gene_choices()[names.index(gene)])
         if not 2 <= int(parts) <= len(choices):
             raise HnasError(f"few-shot split: gene {gene} has {len(choices)} choices, so parts must be "

@@ -96,3 +96,19 @@ class Checkpointer(Callback):
     def on_epoch_end(self, epoch, logs=None):
         self.checkpoints.save(self.model.network, self.model._optimizer, epoch, self.model.global_step,
                               self.meta, keep=self.keep)
+
+
+class BranchAt(Callback):
+    """The 2021 winner's multi-branch supernet: at the start of epoch `epoch` (0-based), every
+    width bucket gets weights of its own, started from the shared ones (a run resumed later is
+    already branched: its checkpoint says so)."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = int(epoch)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        network = self.model.network
+        if epoch >= self.epoch and not network.is_branched():
+            network.branch()
+            print(f"epoch {epoch + 1}: the supernet's width buckets now train apart (multi-branch)")

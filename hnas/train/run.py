@@ -18,7 +18,7 @@ from hnas.spaces import build_sampler, get_space
 from hnas.spaces.pareto import ParetoAware
 from hnas.spaces.samplers import WithinLimits
 from hnas.spaces.split import SpaceSplit
-from hnas.train.callbacks import Checkpointer, NaNGuard, ProgressBar, ScalarLogger
+from hnas.train.callbacks import BranchAt, Checkpointer, NaNGuard, ProgressBar, ScalarLogger
 from hnas.train.losses import PairwiseRankLoss
 from hnas.train.optim import build_optimizer
 from hnas.train.plans import StepPlan
@@ -103,6 +103,8 @@ def _is_main_process():
 
 def _callbacks(run_dir, checkpoints, meta, t):
     callbacks = [NaNGuard()]
+    if t.get("branch_epoch") is not None and meta["kind"] == "supernet":
+        callbacks.append(BranchAt(t["branch_epoch"]))
     if _is_main_process():
         callbacks += [ProgressBar(), ScalarLogger(run_dir, t["log_every"]),
                       Checkpointer(checkpoints, meta, keep=t["keep_checkpoints"])]
@@ -182,6 +184,9 @@ def train_supernet(config, fresh=False, part=None):
     supernet = supernet_from_meta(meta)
     if config["model"]["pretrained"]:
         _load_pretrained(supernet, config["model"])
+    if t["branch_epoch"] is not None and not getattr(supernet, "has_branches", lambda: False)():
+        raise HnasError(f"train.branch_epoch: {type(supernet).__name__} has no multi-branch sharing "
+                        f"(the resnet20 supernet with model conv/bn/fc: branch has)")
     steps_per_epoch = _steps_per_epoch(data, config["data"]["batch_size"])
     limits = training_limits(config, space, data)
     if t["init_checkpoint"]:
