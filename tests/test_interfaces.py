@@ -19,3 +19,11 @@ def test_every_supernet_kind_satisfies_the_supernet_protocol(model):
     supernet = create_supernet(entry.space, 3, name=model)
     assert isinstance(supernet, Supernet)
     assert isinstance(supernet.space, Space)
+
+
+def test_the_multi_branch_supernet_and_a_few_shot_part_satisfy_the_protocols():
+    from hnas.spaces.split import SpaceSplit
+    branched = create_supernet("resnet20", 3, conv="branch", bn="branch", fc="branch", residual_act="prelu")
+    branched.branch()
+    assert isinstance(branched, Supernet)
+    assert isinstance(SpaceSplit(get_space("resnet48"), "depth3", 2).part(1), Space)

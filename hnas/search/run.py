@@ -132,7 +132,8 @@ def search(config, checkpoint, out, method="evolution", generations=10, populati
     check_writable(out)
     if fresh:
         (out / STATE_FILE).unlink(missing_ok=True)
-    params, meta = resolve_checkpoint(checkpoint)
+    scorer, params = build_scorer(config, checkpoint)  # a multi-stage or few-shot run included
+    meta = resolve_checkpoint(params[0])[1]
     limits = Limits(space, meta.get("num_classes", 100), meta.get("image_size") or config["data"]["image_size"],
                     config["model"], min_flops, max_flops, min_params, max_params)
     limits.check_reachable(random.Random(seed))
@@ -140,10 +141,10 @@ def search(config, checkpoint, out, method="evolution", generations=10, populati
     settings = {"method": method, "generations": generations, "population": population, "parents": parents,
                 "mutations": mutations, "crossovers": crossovers, "mutate_prob": mutate_prob, "budget": budget,
                 "dims": list(dims), "base_arch": space.format(base), "seed": seed, "limits": limits.bounds}
-    fingerprint = {"checkpoint": str(Path(params).resolve()), "mtime": Path(params).stat().st_mtime,
+    fingerprint = {"checkpoint": [str(Path(p).resolve()) for p in params],
+                   "mtime": [Path(p).stat().st_mtime for p in params],
                    "eval": config["eval"], "data": config["data"], "search": settings}
     grid = grid_candidates(space, base, list(dims), limits) if method == "grid" else None
-    scorer, _ = build_scorer(config, checkpoint)
     book = ScoreBook(out, fingerprint, lambda arch: scorer.evaluate(arch)["score"])
 
     def rng_for(generation):
