@@ -140,3 +140,20 @@ def test_two_process_cpu_launch_trains_the_same_subnets_and_weights(image_folder
     assert rank0["archs"] == rank1["archs"] and len(rank0["archs"]) == 3
     assert rank0["params"] == rank1["params"]  # gradients averaged across ranks every step
     assert (tmp_path / "run" / "latest.json").exists()
+
+
+def test_few_shot_parts_split_on_a_stage_depth_score_the_real_list(trained48, image_folder, tmp_path):
+    """The 2022 4th place's few-shot supernet: parts on stage 3's depth, each from the one-shot weights."""
+    from hnas.spaces.split import SpaceSplit
+    run = tmp_path / "fewshot48"
+    config = tiny48(image_folder, run, **{"train.fewshot_gene": "depth3", "train.init_checkpoint": str(trained48)})
+    train_supernet(config)
+    real = load_anchor("cvpr2022_track1_test_45k.json")
+    split = SpaceSplit(SPACE, "depth3", 2)
+    keys = [k for k in list(real)[:60] if split.part_of(SPACE.parse(real[k]["arch"])) == 0][:2] + \
+           [k for k in list(real)[:60] if split.part_of(SPACE.parse(real[k]["arch"])) == 1][:2]
+    assert len(keys) == 4
+    archs, out = tmp_path / "slice.json", tmp_path / "submission.json"
+    archs.write_text(json.dumps({k: real[k] for k in keys}))
+    evaluate_arch_file(config, run, archs, out)
+    assert list(json.loads(out.read_text())) == keys
