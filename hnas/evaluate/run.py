@@ -52,7 +52,7 @@ def evaluate_arch_file(config, checkpoint, archs, out, shard=None, part=None):
         fused_out, out = out, Path(f"{out}.supernet.json")
     target = _part_name(out, index, count) if auto_shard else out
     scorer, params = build_scorer(config, checkpoint)
-    weights = [(str(Path(p).resolve()), Path(p).stat().st_size, Path(p).stat().st_mtime) for p in params]
+    weights = [[str(Path(p).resolve()), Path(p).stat().st_size, Path(p).stat().st_mtime] for p in params]
     fingerprint = {"weights": weights, "archs": file_digest(archs), "shard": [index, count], "part": part,
                    "eval": {k: e[k] for k in ("metric", "bn_mode", "max_images", "subset_seed", "batch_size",
                                               "calib_batches")}, "data": config["data"]}
