@@ -1,6 +1,7 @@
-"""Atomic file writes: a reader sees the old file or the new one, never half of one."""
+"""Atomic file writes (a reader sees the old file or the new one, never half of one) and safe file names."""
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -56,3 +57,8 @@ def load_state(path):
     except Exception as err:  # paddle raises many types for truncated or foreign files
         raise HnasError(f"checkpoint {path} is unreadable: truncated or not a paddle checkpoint "
                         f"({type(err).__name__})") from None
+
+
+def safe_name(name, fallback):
+    """`name` as one path component: runs of anything but letters, digits and _.=- become "_"."""
+    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", str(name)).strip("_") or fallback

@@ -90,3 +90,18 @@ def write_image_folder(root, classes=3, train_per_class=8, val_per_class=3, size
 @pytest.fixture(scope="session")
 def image_folder(tmp_path_factory):
     return write_image_folder(tmp_path_factory.mktemp("imagenet_tiny"))
+
+
+def crash_training_at_step(monkeypatch, step):
+    """Make every Trainer raise KeyboardInterrupt at global step `step` (a kill mid-run);
+    returns a function that undoes it."""
+    from hnas.train.trainer import Trainer
+    original = Trainer.train_batch
+
+    def crashing(self, *args, **kwargs):
+        if self.global_step == step:
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Trainer, "train_batch", crashing)
+    return lambda: monkeypatch.setattr(Trainer, "train_batch", original)

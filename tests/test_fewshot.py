@@ -15,8 +15,7 @@ from hnas.interfaces import Space
 from hnas.spaces import ResNet20Space, ResNet48Space
 from hnas.spaces.split import SpaceSplit
 from hnas.train.run import train_supernet
-from hnas.train.trainer import Trainer
-from tests.conftest import TINY, tiny_config
+from tests.conftest import TINY, crash_training_at_step, tiny_config
 
 R20, R48 = ResNet20Space(), ResNet48Space()
 
@@ -102,17 +101,10 @@ def test_an_interrupted_part_resumes_to_the_same_weights(fewshot_run, tmp_path, 
     root, _ = fewshot_run
     settings = {"train.fewshot_gene": "c19", "train.init_checkpoint": str(root / "oneshot"), "train.epochs": 3}
     train_supernet(tiny_config(tmp_path / "clean", **settings), part=1)
-    original = Trainer.train_batch
-
-    def crash_in_epoch_two(self, *args, **kwargs):
-        if self.global_step == 8:
-            raise KeyboardInterrupt
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(Trainer, "train_batch", crash_in_epoch_two)
+    restore = crash_training_at_step(monkeypatch, 8)  # in epoch two
     with pytest.raises(KeyboardInterrupt):
         train_supernet(tiny_config(tmp_path / "resumed", **settings), part=1)
-    monkeypatch.setattr(Trainer, "train_batch", original)
+    restore()
     trainer = train_supernet(tiny_config(tmp_path / "resumed", **settings), part=1)
     assert trainer.start_epoch == 1 and trainer.global_step == 18
     assert not (tmp_path / "resumed" / "part0of2").exists()

@@ -12,7 +12,7 @@ from hnas.spaces.samplers import UniformSampler
 from hnas.train.plans import StepPlan
 from hnas.train.run import train_standalone, train_supernet
 from hnas.train.trainer import Trainer
-from tests.conftest import tiny_config
+from tests.conftest import crash_training_at_step, tiny_config
 
 SPACE = ResNet20Space()
 
@@ -72,18 +72,11 @@ def _params_digest(run_dir):
 
 def test_interrupted_run_resumes_to_the_same_weights(tmp_path, monkeypatch):
     train_supernet(tiny_config(tmp_path / "clean", **{"train.epochs": 3}))
-    original = Trainer.train_batch
-
-    def crash_in_epoch_two(self, *args, **kwargs):
-        if self.global_step == 8:
-            raise KeyboardInterrupt
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(Trainer, "train_batch", crash_in_epoch_two)
+    restore = crash_training_at_step(monkeypatch, 8)  # in epoch two
     with pytest.raises(KeyboardInterrupt):
         train_supernet(tiny_config(tmp_path / "resumed", **{"train.epochs": 3}))
     assert json.loads((tmp_path / "resumed" / "latest.json").read_text())["epoch"] == 1
-    monkeypatch.setattr(Trainer, "train_batch", original)
+    restore()
     trainer = train_supernet(tiny_config(tmp_path / "resumed", **{"train.epochs": 3}))
     assert trainer.start_epoch == 1 and trainer.global_step == 18
     clean_meta, clean = _params_digest(tmp_path / "clean")

@@ -24,11 +24,11 @@ test subsets and priors. Every row's recipe is loaded (and so checked) before an
     output: benchmarks/out/ablate_digits
 """
 import itertools
-import re
 from pathlib import Path
 
 from hnas.config import load_config, read_yaml_mapping
 from hnas.errors import HnasError
+from hnas.io import safe_name
 from hnas.fusion import DEFAULT_METHOD, fusion_weights
 from hnas.proxies import PROXIES
 
@@ -39,7 +39,7 @@ FIXED_SECTIONS = ("space", "data", "standalone")  # rows share the data and the 
 
 
 def slug(name):
-    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", name).strip("_") or "row"
+    return safe_name(name, "row")
 
 
 def _mapping(value, where):

@@ -15,14 +15,10 @@ from pathlib import Path
 from hnas.checkpoint import STAGES_FILE
 from hnas.config import with_overrides
 from hnas.errors import HnasError
-from hnas.io import write_json
+from hnas.io import safe_name, write_json
 from hnas.spaces import get_space
 
 KINDS = ("largest", "supernet")
-
-
-def _slug(name):
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in str(name)).strip("_") or "stage"
 
 
 def plan_stages(config):
@@ -38,7 +34,7 @@ def plan_stages(config):
         kind = stage.get("kind", "supernet")
         if kind not in KINDS:
             raise HnasError(f"stage {stage['name']!r}: unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
-        out = root / f"{i}-{_slug(stage['name'])}"
+        out = root / f"{i}-{safe_name(stage['name'], 'stage')}"
         cfg = with_overrides(dict(config, stages=None), {**overrides, "output.dir": str(out)})
         if kind == "supernet":
             t = cfg["train"]
