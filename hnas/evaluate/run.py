@@ -12,7 +12,7 @@ from hnas.fusion import fusion_weights
 from hnas.fusion.files import fuse_files
 from hnas.io import check_writable
 from hnas.spaces import get_space
-from hnas.checkpoint import FEWSHOT_FILE, resolve_checkpoint
+from hnas.checkpoint import FEWSHOT_FILE, final_stage, resolve_checkpoint
 
 
 def _part_name(out_path, index, count):
@@ -21,7 +21,8 @@ def _part_name(out_path, index, count):
 
 
 def _part_entries(entries, space, checkpoint, part):
-    """The entries of few-shot part `part` of the run in `checkpoint`."""
+    """The entries of few-shot part `part` of the run in `checkpoint` (a multi-stage run's last stage)."""
+    checkpoint = final_stage(checkpoint)
     if not (Path(checkpoint) / FEWSHOT_FILE).is_file():
         raise HnasError(f"--part {part}: {checkpoint} is not a few-shot run (no {FEWSHOT_FILE})")
     split = fewshot_split(checkpoint)
@@ -51,14 +52,14 @@ def evaluate_arch_file(config, checkpoint, archs, out, shard=None, part=None):
         fusion_weights(e["fuse"], e["fuse_method"])  # a bad spec or method fails before any scoring
         fused_out, out = out, Path(f"{out}.supernet.json")
     target = _part_name(out, index, count) if auto_shard else out
+    mine = shard_entries(entries, index, count)
+    if part is not None:  # a bad part fails before the data and the supernet are loaded
+        mine = _part_entries(mine, space, checkpoint, part)
     scorer, params = build_scorer(config, checkpoint)
     weights = [[str(Path(p).resolve()), Path(p).stat().st_size, Path(p).stat().st_mtime] for p in params]
     fingerprint = {"weights": weights, "archs": file_digest(archs), "shard": [index, count], "part": part,
                    "eval": {k: e[k] for k in ("metric", "bn_mode", "max_images", "subset_seed", "batch_size",
                                               "calib_batches")}, "data": config["data"]}
-    mine = shard_entries(entries, index, count)
-    if part is not None:
-        mine = _part_entries(mine, space, checkpoint, part)
     scores = score_entries(lambda text: scorer.evaluate(space.parse(text))["score"], mine, target,
                            fingerprint, save_every=e["save_every"])
     normalize = e["normalize"] and count == 1
