@@ -39,9 +39,9 @@ def check_writable(directory):
     directory = Path(directory)
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        probe = directory / ".hnas-write-probe"
-        probe.write_text("ok")
-        probe.unlink()
+        # a probe of its own: shards started together check the same directory at the same moment
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".hnas-write-probe-"):
+            pass
     except OSError as err:
         raise HnasError(f"output directory {directory} is not writable ({err.strerror})") from None
 

@@ -1,6 +1,6 @@
 """The evaluator's BatchNorm statistics modes, one implementation for every supernet: paddle's
-BatchNorm layers (including paddleslim's SuperBatchNorm2D, which normalises the first C channels
-of its full-width state) and hnas's SharedBatchNorm (one set of statistics per sharing key).
+BatchNorm layers (including ResOFA's cropped super BN, which normalises the first C channels of
+its full-width state) and hnas's SharedBatchNorm (one set of statistics per sharing key).
 
   normal     train: batch statistics, running stats updated; eval: running stats
   batch      batch statistics, running stats left untouched
@@ -37,9 +37,6 @@ class BatchNormModes:
             bn.register_forward_pre_hook(self._before_forward)
 
     def _before_forward(self, bn, inputs):
-        # SuperBatchNorm2D latches `_use_global_stats` on its first call, so a layer first run in
-        # eval mode would keep using running stats in training; re-derive it from `training` each call.
-        bn._use_global_stats = None
         if self.mode == "calibrate":
             key, mean_buffer, var_buffer = _running_buffers(bn, inputs)
             with paddle.no_grad():

@@ -17,6 +17,7 @@ from paddleslim.nas.ofa import OFA
 from paddleslim.nas.ofa.convert_super import Convert, supernet
 
 from hnas.errors import HnasError
+from hnas.models.cropped_layers import crop_super_layers, forget_crops
 from hnas.models.bn_modes import BatchNormModes, BatchNormModesMixin
 from hnas.models.resnet48 import ResNet48
 from hnas.spaces.resnet48 import RATIOS, ResNet48Space
@@ -32,7 +33,7 @@ class ResOFA(BatchNormModesMixin, OFA):
     def __init__(self, num_classes=1000, outer_act="relu"):
         self.space, self.num_classes, self.outer_act = ResNet48Space(), num_classes, outer_act
         largest = ResNet48(self.space.largest(), num_classes, outer_act, self.space)
-        super().__init__(Convert(supernet(expand_ratio=list(RATIOS))).convert(largest))
+        super().__init__(crop_super_layers(Convert(supernet(expand_ratio=list(RATIOS))).convert(largest)))
         # OFA would trace the model into a static graph to find residual ties; the arch sets every
         # layer's width itself, so that step (and OFA's own sampling) is never needed
         self._build_ss = True
@@ -45,6 +46,7 @@ class ResOFA(BatchNormModesMixin, OFA):
         if isinstance(arch, str):
             arch = self.space.parse(arch)
         self.arch = self.space.validate(arch)
+        forget_crops(self.model)
         config = {name: {} for name in self._ofa_layers}
         config["blocks.0.conv"] = {"channel": self.space.stem_width(self.arch)}
         for spec in self.space.blocks(self.arch):
@@ -64,6 +66,10 @@ class ResOFA(BatchNormModesMixin, OFA):
         return self.model(x)
 
     # -- weights in and out -------------------------------------------------------------------
+    def set_state_dict(self, state_dict, *args, **kwargs):
+        forget_crops(self.model)
+        return super().set_state_dict(state_dict, *args, **kwargs)
+
     def export_state(self, arch):
         """State dict (numpy) of the stand-alone ResNet48 for `arch`, sliced from the supernet."""
         arch = self.space.validate(arch)
@@ -106,6 +112,7 @@ class ResOFA(BatchNormModesMixin, OFA):
         self.model.set_state_dict(matched)
         if reorder:
             self.model.reorder_channels()
+        forget_crops(self.model)
 
 
 __all__ = ["ResOFA", "plain_name"]
