@@ -9,10 +9,12 @@ import numpy as np
 import paddle
 
 from hnas.checkpoint import FEWSHOT_FILE, final_stage, load_params, part_dir, resolve_checkpoint
-from hnas.data import build_data
+from hnas.data import build_data, dataset_labels
 from hnas.errors import HnasError
 from hnas.models import create_standalone, create_supernet
-from hnas.scoring import PartRoutedScorer, SupernetScorer, fixed_batches
+from hnas.image_subsets import (POOL_FACTOR, check_subset, disagreement_subset, pilot_archs, random_subset,
+                                stratified_subset)
+from hnas.scoring import FixedBatches, PartRoutedScorer, SupernetScorer, fixed_batches
 from hnas.spaces import get_space
 from hnas.spaces.split import SpaceSplit
 
@@ -51,10 +53,31 @@ def standalone_from_config(config, arch, num_classes):
 def scorer_for(supernet, data, eval_options):
     """A scorer of `supernet` with the recipe's eval settings (test subset, BN mode, metric)."""
     e = eval_options
-    test_batches = fixed_batches(data.test, e["batch_size"], e["max_images"], e["subset_seed"])
+    check_subset(e["subset"])
     calib_source = data.test if e["bn_mode"] == "calib_test" else data.train_plain
     calib = fixed_batches(calib_source, e["batch_size"], e["batch_size"] * e["calib_batches"], 0)
-    return SupernetScorer(supernet, test_batches, e["bn_mode"], e["metric"], calib)
+
+    def scorer(indices):
+        return SupernetScorer(supernet, FixedBatches(data.test, e["batch_size"], indices), e["bn_mode"],
+                              e["metric"], calib)
+    return scorer(test_indices(data.test, e, scorer, supernet.space))
+
+
+def test_indices(dataset, eval_options, scorer, space):
+    """The test images eval.subset picks (None: all). `scorer(indices)` scores on those images;
+    a disagreement subset scores its pilot archs with it on a random pool of candidates."""
+    e, count = eval_options, len(dataset)
+    size, seed = e["max_images"], e["subset_seed"]
+    if size is None or size >= count:
+        return None
+    if e["subset"] == "stratified":
+        return stratified_subset(dataset_labels(dataset), size, seed)
+    if e["subset"] == "disagreement":
+        pool = random_subset(count, min(count, POOL_FACTOR * size), seed)
+        pool_scorer = scorer(pool)
+        losses = [pool_scorer.per_image_losses(arch) for arch in pilot_archs(space, e["pilot_archs"], seed)]
+        return disagreement_subset(pool, losses, size)
+    return random_subset(count, size, seed)
 
 
 def build_scorer(config, checkpoint):

@@ -202,8 +202,19 @@ def _join_repeated(argv):
     return out
 
 
+HELP_FLAGS = ("--help", "-h")
+
+
+def _help_last(argv):
+    """`hnas VERB ... --help` -> `hnas VERB -- --help`: python-fire shows a verb's help and exits 0
+    only for that form; otherwise it first calls the verb with whatever arguments came before."""
+    if "--" in argv or not any(a in HELP_FLAGS for a in argv):
+        return argv
+    return ([argv[0]] if argv[0] in COMMANDS else []) + ["--", "--help"]
+
+
 def main(argv=None):
-    argv = _join_repeated(sys.argv[1:] if argv is None else list(argv))
+    argv = _help_last(_join_repeated(sys.argv[1:] if argv is None else list(argv)))
     try:
         fire.Fire(COMMANDS, command=argv, name="hnas")
     except HnasError as err:

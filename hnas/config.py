@@ -51,7 +51,10 @@ DEFAULTS = {
         "eval_every": 1, "log_every": 20, "keep_checkpoints": 2,
     },
     "eval": {
-        "metric": "loss", "bn_mode": "batch", "max_images": None, "subset_seed": 0,
+        "metric": "loss", "bn_mode": "batch",
+        # score on max_images test images (None: all), chosen by subset: random | stratified (each
+        # class in its proportion) | disagreement (where pilot_archs pilot archs differ most)
+        "max_images": None, "subset": "random", "subset_seed": 0, "pilot_archs": 6,
         "normalize": False, "batch_size": 256, "calib_batches": 20, "save_every": 20,
         # prior fusion of the written scores: "zen=0.5,params" (NAME[=WEIGHT], hnas.fusion), rank | zscore;
         # the supernet's own scores are kept in OUT.supernet.json

@@ -1,11 +1,12 @@
 """Scoring one network or one supernet arch on fixed, preloaded test batches."""
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
 import paddle
 import paddle.nn.functional as F
 
 from hnas.errors import HnasError
+from hnas.image_subsets import random_subset
 
 BN_MODES = ("supernet", "calib_train", "calib_test", "batch")
 METRICS = ("loss", "acc")
@@ -15,16 +16,12 @@ CACHE_BYTES = 1 << 30
 
 
 class FixedBatches:
-    """The same (images, labels) batches on every pass: the dataset, or a fixed random subset of
-    max_images. Held in memory when they fit in CACHE_BYTES (CIFAR, digits), otherwise read
-    again on each pass (an ImageNet validation folder)."""
+    """The same (images, labels) batches on every pass: the dataset's images at `indices` (all
+    of them by default). Held in memory when they fit in CACHE_BYTES (CIFAR, digits), otherwise
+    read again on each pass (an ImageNet validation folder)."""
 
-    def __init__(self, dataset, batch_size, max_images=None, seed=0, num_workers=0):
-        count = len(dataset)
-        if max_images is not None and max_images < count:
-            self.indices = np.sort(np.random.RandomState(seed).permutation(count)[:max_images])
-        else:
-            self.indices = np.arange(count)
+    def __init__(self, dataset, batch_size, indices=None, num_workers=0):
+        self.indices = np.arange(len(dataset)) if indices is None else np.asarray(indices)
         self.dataset, self.batch_size, self.num_workers = dataset, batch_size, num_workers
         first = np.asarray(dataset[int(self.indices[0])][0]) if len(self.indices) else np.zeros(0)
         self.cached = list(self._read()) if first.nbytes * len(self.indices) <= CACHE_BYTES else None
@@ -44,7 +41,10 @@ class FixedBatches:
 
 
 def fixed_batches(dataset, batch_size, max_images=None, seed=0, num_workers=0):
-    return FixedBatches(dataset, batch_size, max_images, seed, num_workers)
+    """FixedBatches of the whole dataset, or of a fixed random subset of max_images."""
+    count = len(dataset)
+    indices = random_subset(count, max_images, seed) if max_images is not None and max_images < count else None
+    return FixedBatches(dataset, batch_size, indices, num_workers)
 
 
 @paddle.no_grad()
@@ -94,18 +94,26 @@ class SupernetScorer:
             if was_training:
                 net.train()
 
+    @paddle.no_grad()
+    def per_image_losses(self, arch):
+        """Cross-entropy of every test image (in the order of the test batches) under `arch`."""
+        losses = []
+        with self.arch_ready(arch) as net, self._bn_for_scoring(net):
+            for images, labels in self.test_batches:
+                losses.append(F.cross_entropy(net(images), labels, reduction="none").numpy().reshape(-1))
+        return np.concatenate(losses)
+
+    def _bn_for_scoring(self, net):
+        return net.bn_stats_mode("batch") if self.bn_mode == "batch" else nullcontext()
+
     def for_arch(self, arch):
         """The scorer that scores `arch` (this one; a few-shot scorer picks the arch's part)."""
         return self
 
     def evaluate(self, arch):
         """{'loss', 'acc', 'score'}; score is -loss or acc, higher is better."""
-        with self.arch_ready(arch) as net:
-            if self.bn_mode == "batch":
-                with net.bn_stats_mode("batch"):
-                    result = loss_and_accuracy(net, self.test_batches)
-            else:
-                result = loss_and_accuracy(net, self.test_batches)
+        with self.arch_ready(arch) as net, self._bn_for_scoring(net):
+            result = loss_and_accuracy(net, self.test_batches)
         result["score"] = -result["loss"] if self.metric == "loss" else result["acc"]
         return result
 

@@ -21,3 +21,16 @@ def test_help_lists_every_command():
                             env={"PAGER": "cat", "PATH": "/usr/bin:/bin"})
     for name in COMMANDS:
         assert name in result.stdout + result.stderr
+
+
+def test_every_verb_answers_help_with_status_0_whatever_came_before(capsys, monkeypatch):
+    import pytest
+    from hnas.cli import main
+    monkeypatch.setenv("PAGER", "cat")
+    for argv in [["--help"], *([name, "--help"] for name in COMMANDS),
+                 ["train", "no-such-config.yaml", "--train.epochs", "abc", "--help"], ["test", "-h"]]:
+        with pytest.raises(SystemExit) as done:
+            main(argv)
+        assert done.value.code in (0, None), f"hnas {' '.join(argv)} exited {done.value.code}"
+        printed = capsys.readouterr()
+        assert "NAME" in printed.out + printed.err, argv

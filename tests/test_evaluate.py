@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from hnas.errors import HnasError
@@ -61,6 +62,27 @@ def test_scores_do_not_depend_on_order_and_subset_is_fixed(trained_run):
     assert scorer.evaluate(a) == first
     sub, _ = build_scorer(tiny_config(trained_run, **{"eval.max_images": 40}), trained_run)
     assert sum(int(y.shape[0]) for _, y in sub.test_batches) == 40
+
+
+@pytest.mark.parametrize("subset", ["random", "stratified", "disagreement"])
+def test_every_subset_kind_scores_a_fixed_set_of_max_images(trained_run, subset):
+    config = tiny_config(trained_run, **{"eval.max_images": 24, "eval.subset": subset, "eval.pilot_archs": 3})
+    first, _ = build_scorer(config, trained_run)
+    again, _ = build_scorer(config, trained_run)
+    assert len(first.test_batches.indices) == 24
+    np.testing.assert_array_equal(first.test_batches.indices, again.test_batches.indices)
+    arch = SPACE.smallest()
+    assert first.evaluate(arch) == again.evaluate(arch)
+    if subset == "stratified":
+        labels = np.concatenate([y.numpy() for _, y in first.test_batches])
+        full = np.concatenate([y.numpy() for _, y in build_scorer(tiny_config(trained_run), trained_run)[0].test_batches])
+        expected = np.bincount(full, minlength=10) * 24 / len(full)
+        assert np.all(np.abs(np.bincount(labels, minlength=10) - expected) < 1)
+    if subset == "disagreement":  # the pilots' per-image losses differ more on the chosen images
+        pool = build_scorer(tiny_config(trained_run, **{"eval.max_images": 96}), trained_run)[0]
+        spread = np.std([pool.per_image_losses(a) for a in (SPACE.largest(), SPACE.smallest())], axis=0)
+        chosen = np.isin(pool.test_batches.indices, first.test_batches.indices)
+        assert spread[chosen].mean() > spread[~chosen].mean()
 
 
 def test_loss_metric_and_min_max_normalisation(trained_run, arch_list, tmp_path):

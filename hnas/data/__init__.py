@@ -22,6 +22,13 @@ class ArrayDataset(paddle.io.Dataset):
         return self.transform(self.images[index]), self.labels[index]
 
 
+def dataset_labels(dataset):
+    """Every label of an ArrayDataset or ImageFolderDataset, without reading an image."""
+    if isinstance(dataset, ArrayDataset):
+        return np.asarray(dataset.labels).reshape(-1)
+    return np.asarray([label for _, label in dataset.samples])
+
+
 @dataclass
 class DataBundle:
     train: ArrayDataset

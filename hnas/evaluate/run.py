@@ -58,8 +58,8 @@ def evaluate_arch_file(config, checkpoint, archs, out, shard=None, part=None):
     scorer, params = build_scorer(config, checkpoint)
     weights = [[str(Path(p).resolve()), Path(p).stat().st_size, Path(p).stat().st_mtime] for p in params]
     fingerprint = {"weights": weights, "archs": file_digest(archs), "shard": [index, count], "part": part,
-                   "eval": {k: e[k] for k in ("metric", "bn_mode", "max_images", "subset_seed", "batch_size",
-                                              "calib_batches")}, "data": config["data"]}
+                   "eval": {k: e[k] for k in ("metric", "bn_mode", "max_images", "subset", "subset_seed",
+                                              "pilot_archs", "batch_size", "calib_batches")}, "data": config["data"]}
     scores = score_entries(lambda text: scorer.evaluate(space.parse(text))["score"], mine, target,
                            fingerprint, save_every=e["save_every"])
     normalize = e["normalize"] and count == 1
