@@ -6,6 +6,12 @@ import tempfile
 from pathlib import Path
 
 
+def current_umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path, write):
     """Call write(file_path) on a temp file beside `path`, then rename it over `path`."""
     path = Path(path)
@@ -14,6 +20,7 @@ def atomic_write(path, write):
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp's 0600 is for the temp file, not the output
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

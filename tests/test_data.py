@@ -1,4 +1,5 @@
 import io
+import os
 import pickle
 import subprocess
 import sys
@@ -51,6 +52,28 @@ def test_missing_dataset_is_one_clear_line(tmp_path):
     (tmp_path / "junk.tar.gz").write_bytes(b"not a tarball")
     with pytest.raises(HnasError, match="not a readable cifar-100-python tarball"):
         load_cifar100(tmp_path / "junk.tar.gz")
+
+
+class _RunsCode:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_cifar_tarball_that_calls_a_function_is_refused_without_running_it(tmp_path):
+    marker = tmp_path / "code-ran"
+    path = tmp_path / "cifar-100-python.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        payload = pickle.dumps({b"data": _RunsCode(marker), b"fine_labels": [0]}, protocol=2)
+        info = tarfile.TarInfo("cifar-100-python/train")
+        info.size = len(payload)
+        tar.addfile(info, io.BytesIO(payload))
+    with pytest.raises(HnasError) as err:
+        load_cifar100(path)
+    assert not marker.exists()
+    assert "refusing posix.system" in str(err.value) and "\n" not in str(err.value)
 
 
 def test_npz_source_and_validation(tmp_path):

@@ -18,6 +18,20 @@ def _require_file(path, what):
     return path
 
 
+class CifarUnpickler(pickle.Unpickler):
+    """Unpickles what the official CIFAR files hold (dicts, lists, bytes, str, numbers, numpy
+    arrays and dtypes) and refuses every other global, so a crafted tarball cannot run code."""
+    ALLOWED = {(module, name) for module in ("numpy.core.multiarray", "numpy._core.multiarray")
+               for name in ("_reconstruct", "scalar")} | {("numpy", "ndarray"), ("numpy", "dtype"),
+                                                          ("_codecs", "encode")}  # bytes, in protocol 2 from Python 3
+
+    def find_class(self, module, name):
+        if (module, name) in self.ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing {module}.{name}: a CIFAR file holds only dicts, lists, bytes, "
+                                     f"numbers and numpy arrays")
+
+
 def load_cifar100(path):
     """Read the official `cifar-100-python.tar.gz` (pickled dicts, `data` N x 3072 uint8, `fine_labels`)."""
     path = _require_file(path, "cifar-100-python.tar.gz")
@@ -26,7 +40,7 @@ def load_cifar100(path):
         with tarfile.open(path, "r:*") as tar:
             for split, member in CIFAR100_MEMBERS.items():
                 try:
-                    raw = pickle.load(tar.extractfile(member), encoding="bytes")
+                    raw = CifarUnpickler(tar.extractfile(member), encoding="bytes").load()
                 except KeyError:
                     raise HnasError(f"{path}: expected member {member!r} as in cifar-100-python.tar.gz") from None
                 data = np.asarray(raw[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
