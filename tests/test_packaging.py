@@ -1,9 +1,9 @@
 """Packaging metadata in the forms current setuptools reads without deprecation warnings."""
+from pathlib import Path
+
 import pytest
 
 tomllib = pytest.importorskip("tomllib")  # Python 3.11+
-from pathlib import Path
-
 ROOT = Path(__file__).resolve().parents[1]
 
 
