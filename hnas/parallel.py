@@ -3,14 +3,14 @@ import contextlib
 import multiprocessing
 from pathlib import Path
 
-from tqdm import tqdm
+from hnas.progress import progress
 
 
 def run_tasks(function, tasks, workers=1, desc="runs", already_done=0):
     """[function(task) for task in tasks] in order; with workers > 1 the calls run in that many
     spawned processes (`function` must be a module-level function and tasks picklable)."""
     results = []
-    with tqdm(total=len(tasks) + already_done, initial=already_done, desc=desc, unit="run") as bar:
+    with progress(total=len(tasks) + already_done, initial=already_done, desc=desc, unit="run") as bar:
         if workers > 1 and len(tasks) > 1:
             with multiprocessing.get_context("spawn").Pool(min(workers, len(tasks))) as pool:
                 for result in pool.imap(function, tasks):

@@ -4,11 +4,10 @@ import json
 import time
 from pathlib import Path
 
-from tqdm import tqdm
-
 from hnas.errors import HnasError
 from hnas.archfile import min_max, read_arch_file, write_arch_file
 from hnas.io import write_json
+from hnas.progress import progress
 
 
 def parse_shard(shard):
@@ -54,7 +53,7 @@ def score_entries(evaluate, entries, out_path, fingerprint, save_every=20, save_
             scores = {k: v for k, v in saved.get("scores", {}).items() if k in wanted}
             print(f"resuming {out_path}: {len(scores)}/{len(entries)} archs already scored")
     last_save, unsaved, save_cost = time.time(), 0, 0.0
-    with tqdm(total=len(entries), initial=len(scores), unit="arch", desc="scoring", dynamic_ncols=True) as bar:
+    with progress(total=len(entries), initial=len(scores), unit="arch", desc="scoring", dynamic_ncols=True) as bar:
         for key, text in entries:
             if key in scores:
                 continue

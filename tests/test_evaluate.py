@@ -147,6 +147,7 @@ def test_two_process_shards_merge_to_the_single_process_file(trained_run, arch_l
     for proc in procs:
         _, err = proc.communicate(timeout=600)
         assert proc.returncode == 0, err[-2000:]
+        assert "\r" not in err and "scoring: 5/5 arch (100%)" in err  # plain progress lines, not tqdm frames
     assert [len(json.loads(p.read_text())) for p in parts] == [5, 5]
     merged = tmp_path / "merged.json"
     proc = _cli("merge", arch_list, merged, *parts)

@@ -8,7 +8,7 @@ import hnas
 # lowest first; a module may import its own part and any part of a lower layer
 LAYERS = [
     {"errors", "__init__"},
-    {"io", "config", "interfaces", "image_subsets"},
+    {"io", "config", "interfaces", "image_subsets", "progress"},
     {"plots", "parallel", "spaces"},
     {"archfile", "checkpoint"},
     {"data", "models", "metrics", "score_store"},

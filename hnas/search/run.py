@@ -7,12 +7,11 @@ import json
 import random
 from pathlib import Path
 
-from tqdm import tqdm
-
 from hnas.errors import HnasError
 from hnas.archfile import write_arch_file
 from hnas.io import check_writable, write_json
 from hnas.plots import save_png, subplots
+from hnas.progress import progress
 from hnas.proxies.limits import Limits
 from hnas.search.candidates import grid_candidates, offspring, pareto_front, random_candidates
 from hnas.spaces import get_space
@@ -38,7 +37,7 @@ class ScoreBook:
             print(f"resuming the search in {out}: {len(self.scores)} archs already scored")
 
     def score_all(self, space, archs, desc):
-        for arch in tqdm(archs, desc=desc, unit="arch", leave=False, dynamic_ncols=True):
+        for arch in progress(archs, desc=desc, unit="arch", leave=False, dynamic_ncols=True):
             text = space.format(arch)
             if text not in self.scores:
                 self.scores[text] = self._score(arch)

@@ -4,9 +4,9 @@ import math
 from pathlib import Path
 
 from paddle.callbacks import Callback
-from tqdm import tqdm
 
 from hnas.errors import HnasError
+from hnas.progress import progress
 
 
 class NonFiniteLoss(HnasError):
@@ -19,7 +19,7 @@ def current_lr(model):
 
 class ProgressBar(Callback):
     def on_epoch_begin(self, epoch, logs=None):
-        self.bar = tqdm(total=self.params["steps"], desc=f"epoch {epoch + 1}/{self.params['epochs']}",
+        self.bar = progress(total=self.params["steps"], desc=f"epoch {epoch + 1}/{self.params['epochs']}",
                         unit="step", leave=False, dynamic_ncols=True)
 
     def on_train_batch_end(self, step, logs=None):
