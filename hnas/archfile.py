@@ -5,13 +5,14 @@ from pathlib import Path
 
 from hnas.errors import ArchError, HnasError
 from hnas.io import write_json
+from hnas.spaces import SPACES, get_space
+
+SPACE_PARSERS = {name: space() for name, space in SPACES.items()}
 
 MAX_LISTED_ERRORS = 5
 
 
-def read_arch_file(path, space, with_scores=False):
-    """[(key, arch string), ...] in file order, or [(key, arch string, acc), ...] with_scores;
-    all bad entries are reported in one error."""
+def _load(path):
     path = Path(path)
     if not path.is_file():
         raise HnasError(f"arch file not found: {path} (expected a competition-format JSON)")
@@ -21,6 +22,58 @@ def read_arch_file(path, space, with_scores=False):
         raise HnasError(f"arch file {path} is not valid JSON ({err})") from None
     if not isinstance(data, dict) or not data:
         raise HnasError(f"arch file {path}: expected a non-empty object {{\"arch1\": {{\"arch\": ...}}, ...}}")
+    return data
+
+
+def space_of_strings(keyed_texts, where, override=None, expected=None):
+    """The search space whose strings these are: `override` (a --space value) if given, else the
+    one space that parses them (a 52-digit string is the 2022 space, 20 dashed widths the 2021
+    one). Strings of two spaces, or a space other than `expected` (a recipe's), are one error;
+    strings of no space fall back to `expected` (or resnet20), whose reader then lists them."""
+    if override is not None:
+        space = get_space(override)
+        if expected is not None and override != expected:
+            raise HnasError(f"--space {override} disagrees with the recipe's space {expected}")
+        return space
+    keys_by_space, order = {}, list(SPACES)
+    for key, text in keyed_texts:
+        for name in order:
+            try:
+                SPACE_PARSERS[name].parse(text)
+            except ArchError:
+                continue
+            keys_by_space.setdefault(name, []).append(key)
+            order.remove(name)
+            order.insert(0, name)  # files hold one space: try the last match first
+            break
+    if len(keys_by_space) > 1:
+        mixed = "; ".join(f"{len(keys)} {name} ({', '.join(map(repr, keys[:2]))}{', ...' if len(keys) > 2 else ''})"
+                          for name, keys in keys_by_space.items())
+        raise HnasError(f"{where} mixes search spaces: {mixed}; give one space per file")
+    if not keys_by_space:
+        return get_space(expected or "resnet20")
+    name = next(iter(keys_by_space))
+    if expected is not None and name != expected:
+        raise HnasError(f"{where} holds {name} archs but the recipe is for {expected}; use a {name} recipe "
+                        f"(or --space to read the file as another space)")
+    return get_space(name)
+
+
+def space_of_file(path, override=None, expected=None):
+    """The search space of an arch file's strings (space_of_strings)."""
+    if override is not None and expected is None:
+        return get_space(override)
+    data = _load(path)
+    texts = [(key, entry["arch"]) for key, entry in data.items()
+             if isinstance(entry, dict) and isinstance(entry.get("arch"), str)]
+    return space_of_strings(texts, f"arch file {path}", override, expected)
+
+
+def read_arch_file(path, space, with_scores=False):
+    """[(key, arch string), ...] in file order, or [(key, arch string, acc), ...] with_scores;
+    all bad entries are reported in one error."""
+    path = Path(path)
+    data = _load(path)
     entries, errors = [], []
     for key, entry in data.items():
         text = entry.get("arch") if isinstance(entry, dict) else None

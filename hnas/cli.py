@@ -39,11 +39,11 @@ def _index(value, flag):
     return value
 
 
-def merge(archs, out, *parts, normalize=False, space="resnet20"):
-    """Merge shard or few-shot part outputs: hnas merge IN.json OUT.json PART1 PART2 ... [--normalize]"""
+def merge(archs, out, *parts, normalize=False, space=None):
+    """Merge shard or few-shot part outputs: hnas merge IN.json OUT.json PART1 PART2 ... [--normalize] [--space S]"""
+    from hnas.archfile import space_of_file
     from hnas.score_store import merge_parts
-    from hnas.spaces import get_space
-    entries = merge_parts(archs, get_space(space), parts, out, normalize=normalize)
+    entries = merge_parts(archs, space_of_file(archs, override=space), parts, out, normalize=normalize)
     print(f"wrote {out} ({len(entries)} archs from {len(parts)} shards)")
 
 
@@ -71,10 +71,10 @@ def groundtruth(config, archs, out, seeds=3, workers=1, cache="checkpoints/groun
     from hnas.config import load_config
     from hnas.archfile import read_arch_file
     from hnas.metrics import seed_vs_seed_tau, split_half_tau
-    from hnas.spaces import get_space
+    from hnas.archfile import space_of_file
     from hnas.train.groundtruth import train_ground_truth, write_ground_truth
     cfg = load_config(config, **overrides)
-    entries = read_arch_file(archs, get_space(cfg["space"]))
+    entries = read_arch_file(archs, space_of_file(archs, expected=cfg["space"]))
     table = train_ground_truth(cfg, entries, int(seeds), cache, workers=int(workers))
     write_ground_truth(out, table, cfg, int(seeds))
     print(f"wrote {out} ({len(table)} archs x {seeds} seeds)")
@@ -88,20 +88,21 @@ def groundtruth(config, archs, out, seeds=3, workers=1, cache="checkpoints/groun
                 print(f"Kendall tau-b {label}, {what}: {tau['mean']:.4f} (min {tau['min']:.4f}, max {tau['max']:.4f})")
 
 
-def rank(pred, gt, space="resnet20", plot=None, ks=(10, 50, 100)):
-    """Rank consistency of a score file against ground truth: hnas rank --pred A.json --gt B.json [--plot P.png]"""
+def rank(pred, gt, space=None, plot=None, ks=(10, 50, 100)):
+    """Rank consistency of a score file against ground truth: hnas rank --pred A.json --gt B.json [--plot P.png]
+    [--space S: read the files as space S; by default the space is the one the arch strings belong to]"""
+    from hnas.archfile import space_of_file
     from hnas.metrics.report import format_table, rank_files
-    from hnas.spaces import get_space
     ks = (ks,) if isinstance(ks, int) else tuple(int(k) for k in ks)
     plot = plot or str(Path(pred).with_suffix("")) + "_vs_gt.png"
-    print(format_table(rank_files(pred, gt, get_space(space), ks, plot)))
+    print(format_table(rank_files(pred, gt, space_of_file(pred, override=space), ks, plot)))
     print(f"scatter plot: {plot}")
 
 
-def proxy(archs, out, proxy="params", space="resnet20", num_classes=None, image_size=None, model=None,
+def proxy(archs, out, proxy="params", space=None, num_classes=None, image_size=None, model=None,
           batch_size=16, repeats=3, gamma=1e-2, seed=0):
     """Score an arch file with a prior (higher = expected better), resumably:
-    hnas proxy --archs IN.json --proxy flops|params|zen --out OUT.json [--space resnet48]
+    hnas proxy --archs IN.json --proxy flops|params|zen --out OUT.json [--space S (default: the strings' own)]
     [--image_size N] [--model resnet48_prelu]; Zen-score: [--batch_size 16 --repeats 3 --gamma 0.01 --seed 0]"""
     from hnas.proxies.score import score_arch_file
     zen = {"batch_size": batch_size, "repeats": repeats, "gamma": gamma, "seed": seed} if proxy == "zen" else {}
@@ -109,16 +110,16 @@ def proxy(archs, out, proxy="params", space="resnet20", num_classes=None, image_
     print(f"wrote {out} ({len(entries)} archs, prior {proxy})")
 
 
-def fuse(scores, out, prior=(), method="rank", weight=None, space="resnet20", num_classes=None, image_size=None,
+def fuse(scores, out, prior=(), method="rank", weight=None, space=None, num_classes=None, image_size=None,
          model=None):
     """Fuse supernet scores with priors (no ground truth): hnas fuse --scores S.json --prior zen --prior params
     --out F.json [--prior zen=0.3 (own weight)] [--prior P.json (a score file)] [--weight W (default for all)]
-    [--method rank|zscore] [--space resnet48] [--num_classes N --image_size N --model NAME (for priors computed
+    [--method rank|zscore] [--space S (default: the strings' own)] [--num_classes N --image_size N --model NAME (for priors computed
     here)]; the method and weights go to F.json.fusion.json"""
+    from hnas.archfile import space_of_file
     from hnas.fusion import DEFAULT_WEIGHT
     from hnas.fusion.files import fuse_files, record_path
-    from hnas.spaces import get_space
-    record = fuse_files(scores, _names(prior), out, get_space(space), method,
+    record = fuse_files(scores, _names(prior), out, space_of_file(scores, override=space), method,
                         DEFAULT_WEIGHT if weight is None else weight, num_classes, image_size, model)
     weights = ", ".join(f"{name} {p['weight']:g}" for name, p in record["priors"].items())
     print(f"wrote {out} ({method} fusion: supernet 1, {weights}); record: {record_path(out)}")
@@ -153,12 +154,12 @@ def export(config, checkpoint, arch, out, **overrides):
           f"(supernet {report['supernet']['acc']:.4f}), loss {report['exported']['loss']:.4f}")
 
 
-def analyze(scores, by=None, space="resnet20", out=None):
+def analyze(scores, by=None, space=None, out=None):
     """EDF of a scored arch list, overall or split by one dimension (GML-style design-space analysis):
-    hnas analyze --scores scored.json [--by c19 | depth3 | s3.conv2] [--space resnet48] [--out DIR]"""
+    hnas analyze --scores scored.json [--by c19 | depth3 | s3.conv2] [--space S] [--out DIR]"""
+    from hnas.archfile import space_of_file
     from hnas.search.analyze import analyze as run_analyze
-    from hnas.spaces import get_space
-    table, plot = run_analyze(scores, get_space(space), by, out)
+    table, plot = run_analyze(scores, space_of_file(scores, override=space), by, out)
     print(table)
     print(f"plot: {plot}")
 

@@ -5,13 +5,12 @@ from pathlib import Path
 import paddle
 
 from hnas.errors import HnasError
-from hnas.archfile import read_arch_file
+from hnas.archfile import read_arch_file, space_of_file
 from hnas.build import build_scorer, fewshot_split
 from hnas.score_store import file_digest, finish, merge_parts, parse_shard, score_entries, shard_entries
 from hnas.fusion import fusion_weights
 from hnas.fusion.files import fuse_files
 from hnas.io import check_writable
-from hnas.spaces import get_space
 from hnas.checkpoint import FEWSHOT_FILE, final_stage, resolve_checkpoint
 
 
@@ -35,7 +34,7 @@ def evaluate_arch_file(config, checkpoint, archs, out, shard=None, part=None):
     `out` holds them fused with the priors. With `part` (a few-shot run), only the archs of that
     part, scored by its sub-supernet; `hnas merge` joins the parts' outputs like shards'."""
     e = config["eval"]
-    space = get_space(config["space"])
+    space = space_of_file(archs, expected=config["space"])
     entries = read_arch_file(archs, space)  # every entry validated before any work
     out = Path(out)
     check_writable(out.parent)

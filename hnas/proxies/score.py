@@ -1,18 +1,19 @@
 """`hnas proxy`: score a competition arch file with a prior, resumably (the evaluator's runner)."""
 from pathlib import Path
 
-from hnas.archfile import read_arch_file
+from hnas.archfile import read_arch_file, space_of_file
 from hnas.score_store import file_digest, finish, score_entries
 from hnas.io import check_writable
 from hnas.proxies import build_prior
-from hnas.spaces import get_space
 
 DEFAULT_CLASSES = {"resnet20": 100, "resnet48": 1000}
 
 
-def score_arch_file(archs, out, proxy, space_name="resnet20", num_classes=None, image_size=None,
+def score_arch_file(archs, out, proxy, space_name=None, num_classes=None, image_size=None,
                     model=None, **zen_options):
-    space = get_space(space_name)
+    """Score `archs` with a prior; the space is the strings' own unless `space_name` overrides it."""
+    space = space_of_file(archs, override=space_name)
+    space_name = space.name
     entries = read_arch_file(archs, space)  # every entry validated before any work
     check_writable(Path(out).parent)
     num_classes = num_classes or DEFAULT_CLASSES[space_name]

@@ -11,13 +11,13 @@ from hnas.errors import HnasError
 from hnas.build import build_scorer, standalone_from_config
 from hnas.scoring import loss_and_accuracy
 from hnas.io import check_writable, write_json
-from hnas.spaces import get_space
+from hnas.archfile import space_of_strings
 
 LOSS_TOLERANCE = 1e-4
 
 
 def export_subnet(config, checkpoint, arch_text, out_dir):
-    space = get_space(config["space"])
+    space = space_of_strings([("--arch", arch_text)], "--arch", expected=config["space"])
     arch = space.parse(arch_text, key="--arch")
     out_dir = Path(out_dir)
     check_writable(out_dir)
