@@ -47,8 +47,9 @@ def check_writable(directory):
     try:
         directory.mkdir(parents=True, exist_ok=True)
         # a probe of its own: shards started together check the same directory at the same moment
-        with tempfile.NamedTemporaryFile(dir=directory, prefix=".hnas-write-probe-"):
-            pass
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".hnas-write-probe-") as probe:
+            probe.write(b"ok")
+            probe.flush()  # a full disk fails here, not at creation
     except OSError as err:
         raise HnasError(f"output directory {directory} is not writable ({err.strerror})") from None
 

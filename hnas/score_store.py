@@ -53,19 +53,21 @@ def score_entries(evaluate, entries, out_path, fingerprint, save_every=20, save_
             scores = {k: v for k, v in saved.get("scores", {}).items() if k in wanted}
             print(f"resuming {out_path}: {len(scores)}/{len(entries)} archs already scored")
     last_save, unsaved, save_cost = time.time(), 0, 0.0
-    with progress(total=len(entries), initial=len(scores), unit="arch", desc="scoring", dynamic_ncols=True) as bar:
-        for key, text in entries:
-            if key in scores:
-                continue
-            scores[key] = evaluate(text)
-            unsaved += 1
-            bar.update(1)
-            since = time.time() - last_save
-            if (unsaved >= save_every or since > save_seconds) and since >= 9 * save_cost:
-                start = time.time()
-                write_json(partial, {"fingerprint": fingerprint, "scores": scores})
-                last_save, unsaved, save_cost = time.time(), 0, time.time() - start
-    write_json(partial, {"fingerprint": fingerprint, "scores": scores})
+    try:
+        with progress(total=len(entries), initial=len(scores), unit="arch", desc="scoring", dynamic_ncols=True) as bar:
+            for key, text in entries:
+                if key in scores:
+                    continue
+                scores[key] = evaluate(text)
+                unsaved += 1
+                bar.update(1)
+                since = time.time() - last_save
+                if (unsaved >= save_every or since > save_seconds) and since >= 9 * save_cost:
+                    start = time.time()
+                    write_json(partial, {"fingerprint": fingerprint, "scores": scores})
+                    last_save, unsaved, save_cost = time.time(), 0, time.time() - start
+    finally:  # an interrupted or failed run keeps every arch it scored
+        write_json(partial, {"fingerprint": fingerprint, "scores": scores})
     return scores
 
 

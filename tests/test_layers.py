@@ -8,7 +8,7 @@ import hnas
 # lowest first; a module may import its own part and any part of a lower layer
 LAYERS = [
     {"errors", "__init__"},
-    {"io", "config", "interfaces", "image_subsets", "progress"},
+    {"io", "config", "interfaces", "image_subsets", "progress", "lock"},
     {"plots", "parallel", "spaces"},
     {"archfile", "checkpoint"},
     {"data", "models", "metrics", "score_store"},

@@ -1,6 +1,7 @@
 """Wiring a recipe into a training run: data + space + model + plan -> Trainer -> checkpoints."""
 import json
 import random
+from contextlib import nullcontext
 from pathlib import Path
 
 import paddle
@@ -11,6 +12,7 @@ from hnas.build import (data_from_config, model_meta, scorer_for, seed_everythin
 from hnas.checkpoint import FEWSHOT_FILE, CheckpointDir, part_dir, load_params, resolve_checkpoint, restore_optimizer
 from hnas.errors import HnasError
 from hnas.io import check_writable, write_json
+from hnas.lock import only_writer
 from hnas.scoring import fixed_batches, loss_and_accuracy
 from hnas.proxies import PROXIES, build_prior
 from hnas.proxies.limits import Limits
@@ -176,6 +178,17 @@ def train_supernet(config, fresh=False, part=None):
         check_writable(run_dir)
     elif part is not None:
         raise HnasError(f"--part {part}: this recipe trains one supernet; set train.fewshot_gene to split it")
+    with _only_writer(run_dir):
+        return _train_supernet_into(run_dir, config, space, fresh)
+
+
+def _only_writer(run_dir):
+    """The run directory's lock, held by the process that writes it (rank 0 of a launch)."""
+    return only_writer(run_dir, "run directory") if _is_main_process() else nullcontext()
+
+
+def _train_supernet_into(run_dir, config, space, fresh):
+    t, e = config["train"], config["eval"]
     if fresh and _is_main_process():
         _fresh_start(run_dir)
     seed_everything(t["seed"])
@@ -279,6 +292,12 @@ def train_standalone(config, arch_text, out_dir=None, fresh=False, init=None):
     arch = space.parse(arch_text, key="--arch")
     run_dir = Path(out_dir or Path(config["output"]["dir"]) / "standalone" / space.format(arch))
     check_writable(run_dir)
+    with _only_writer(run_dir):
+        return _train_standalone_into(run_dir, config, space, arch, fresh, init)
+
+
+def _train_standalone_into(run_dir, config, space, arch, fresh, init):
+    s, t = config["standalone"], config["train"]
     if fresh:
         _fresh_start(run_dir)
     seed_everything(t["seed"])
