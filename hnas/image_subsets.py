@@ -5,8 +5,8 @@ images."""
 import numpy as np
 
 from hnas.errors import HnasError
+from hnas.config_schema import SUBSETS  # the allowed values, defined with the recipe schema
 
-SUBSETS = ("random", "stratified", "disagreement")
 # disagreement: the pilots are scored on a random pool this many times the subset's size
 POOL_FACTOR = 4
 

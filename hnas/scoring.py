@@ -7,9 +7,8 @@ import paddle.nn.functional as F
 
 from hnas.errors import HnasError
 from hnas.image_subsets import random_subset
+from hnas.config_schema import BN_MODES, METRICS  # the allowed values, defined with the recipe schema
 
-BN_MODES = ("supernet", "calib_train", "calib_test", "batch")
-METRICS = ("loss", "acc")
 
 
 CACHE_BYTES = 1 << 30

@@ -12,9 +12,38 @@ many sub-networks with it, and check how well that ranking agrees with stand-alo
 Everything here runs on the bundled scikit-learn digits on a CPU in a few minutes. Settings for the real
 CIFAR-100 / ImageNet runs are given at the end of each step.
 
-Set-up (a fresh machine): `bash shell/setup.sh && . .venv/bin/activate`; on a GPU machine (AI Studio),
-`HNAS_GPU=1 bash shell/setup.sh` installs `paddlepaddle-gpu==2.6.2`."""),
-    ("code", """import zlib  # paddle 2.6 bundles an old zlib: load the system one first (see README, Troubleshooting)
+Set-up: in a checkout with `bash shell/setup.sh` done, the first cell does nothing. Anywhere else (AI Studio,
+a fresh kernel) it installs what the walkthrough needs: the kit from `HNAS_SOURCE` (a git URL or a local
+path; it is cloned next to the notebook) and the pinned stack of its `requirements.txt`, with
+`paddlepaddle-gpu` instead of the CPU wheel when `nvidia-smi` finds a GPU. Restart the kernel after it
+installs paddle."""),
+    ("code", """# set-up: a no-op in a ready checkout; elsewhere installs the kit and its pinned stack
+import importlib.util, os, shutil, subprocess, sys
+from pathlib import Path
+
+
+def install_hnas(repo=Path(os.environ.get("HNAS_REPO", "..")), source=os.environ.get("HNAS_SOURCE")):
+    if importlib.util.find_spec("hnas") is not None and importlib.util.find_spec("paddle") is not None:
+        return repo
+    if not (repo / "hnas" / "__init__.py").exists():
+        if not source:
+            raise SystemExit("hnas is not installed and this notebook is not in a checkout: set HNAS_SOURCE "
+                             "to the kit's git URL or folder and rerun this cell")
+        repo = Path("hnas_kit")
+        if not repo.exists():
+            subprocess.check_call(["git", "clone", "--depth", "1", str(source), str(repo)])
+    requirements = (repo / "requirements.txt").read_text()
+    if shutil.which("nvidia-smi"):
+        requirements = requirements.replace("paddlepaddle==", "paddlepaddle-gpu==")
+    pinned = [line for line in requirements.splitlines() if line.strip() and not line.startswith("#")]
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", *pinned])
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "-e", str(repo)])
+    os.environ["HNAS_REPO"] = str(repo.resolve())
+    return repo
+
+
+install_hnas()"""),
+    ("code", """import zlib  # paddle 2.6 bundles an old zlib: load the system one first (see docs/troubleshooting.md)
 import json, os
 from pathlib import Path
 

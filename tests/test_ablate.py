@@ -109,7 +109,7 @@ def test_an_interrupted_cell_resumes_and_a_new_row_is_the_only_new_work(ablation
 @pytest.mark.parametrize("change,message", [
     ({"rows": {"x": {"data.train_size": 100}}}, "changes data; every row shares"),
     ({"overrides": {"split_seed": 3}}, "changes data; every row shares"),
-    ({"rows": {"x": {"train.no_such_key": 1}}}, "unknown config key"),
+    ({"rows": {"x": {"train.no_such_key": 1}}}, "train.no_such_key: unknown key"),
     ({"evals": {"e": {"train.lr": 1}}}, "only eval.\\* keys"),
     ({"priors": ["synflow"]}, "unknown priors"),
     ({"fusions": {"f": "zen=0.5"}}, "uses priors \\['zen'\\] that `priors` does not compute"),

@@ -18,7 +18,7 @@ def test_yaml_over_defaults_and_flag_overrides(tmp_path):
 def test_unknown_and_ambiguous_keys_are_clear(tmp_path):
     path = tmp_path / "r.yaml"
     path.write_text("train:\n  learning_rate: 0.1\n")
-    with pytest.raises(HnasError, match="unknown config key train.'learning_rate'"):
+    with pytest.raises(HnasError, match="train.learning_rate: unknown key \\(known here: epochs, lr, "):
         load_config(path)
     with pytest.raises(HnasError, match="ambiguous"):
         load_config(None, batch_size=3)
@@ -54,3 +54,83 @@ def test_every_shipped_recipe_is_consistent(path):
         from hnas.train.losses import rank_coefficient
         assert t["rank_loss"] in PROXIES and t["strategy"] in ("sandwich", "dyna_batch")
         rank_coefficient(t["rank_schedule"], 1.0, t["rank_weight"], t["rank_ramp_epochs"])
+
+
+ROOT = Path(__file__).resolve().parents[1]
+# each bad input of issue 16, and one bad value per section
+BAD = [
+    ({"train.epochs": "abc"}, "train.epochs 'abc' (expected a valid integer"),
+    ({"data.batch_size": 0}, "data.batch_size 0 (expected greater than or equal to 1)"),
+    ({"train.lr": "fast"}, "train.lr 'fast' (expected a valid number"),
+    ({"train.lr": -1}, "train.lr -1 (expected greater than 0)"),
+    ({"data.image_size": 0}, "data.image_size 0 (expected greater than or equal to 1)"),
+    ({"space": "resnet99"}, "space 'resnet99' (expected 'resnet20' or 'resnet48')"),
+    ({"data.name": "mnist"}, "data.name 'mnist' (expected 'digits', 'idx', 'npz', 'cifar100' or 'imagefolder')"),
+    ({"model.bn": "shared"}, "model.bn 'shared' (expected 'full', 'front', 'end', 'independent' or 'branch')"),
+    ({"train.sampler": "strictfair"}, "train.sampler 'strictfair' (expected 'uniform', 'strict_fair'"),
+    ({"eval.metric": "accuracy"}, "eval.metric 'accuracy' (expected 'loss' or 'acc')"),
+    ({"standalone.momentum": 1.5}, "standalone.momentum 1.5 (expected less than 1)"),
+    ({"output.dir": ["a"]}, "output.dir ['a'] (expected a valid string)"),
+    ({"stages": [{"kind": "largest"}]}, "stage 1 needs a name"),
+    ({"stages": [{"name": "a", "train.epochs": 0}]}, "stage 'a': 1 bad value: train.epochs 0"),
+]
+
+
+@pytest.mark.parametrize("overrides, message", BAD, ids=[next(iter(o)) + "=" + str(next(iter(o.values()))) for o, _ in BAD])
+def test_a_bad_value_is_one_error_line_naming_key_value_and_expectation(overrides, message):
+    with pytest.raises(HnasError) as err:
+        load_config(ROOT / "configs" / "quickstart.yaml", **overrides)
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_every_bad_key_is_reported_at_once_and_the_cli_exits_2_before_any_work(capsys):
+    from hnas.cli import main
+    with pytest.raises(SystemExit) as done:
+        main(["train", str(ROOT / "configs" / "quickstart.yaml"), "--train.strategy", "sandwhich",
+              "--eval.bn_mode", "bach", "--data.batch_size", "0"])
+    err = capsys.readouterr().err.strip()
+    assert done.value.code == 2 and len(err.splitlines()) == 1 and "3 bad values" in err
+    assert "train.strategy 'sandwhich'" in err and "eval.bn_mode 'bach'" in err and "data.batch_size 0" in err
+
+
+def test_a_recipe_extends_its_base_and_a_circle_is_one_error(tmp_path):
+    (tmp_path / "a.yaml").write_text("space: resnet20\ntrain:\n  lr: 0.5\n  epochs: 3\n")
+    (tmp_path / "b.yaml").write_text("base: a.yaml\ntrain:\n  epochs: 9\n")
+    config = load_config(tmp_path / "b.yaml")
+    assert config["train"]["lr"] == 0.5 and config["train"]["epochs"] == 9 and config["name"] == "b"
+    (tmp_path / "c.yaml").write_text("base: d.yaml\n")
+    (tmp_path / "d.yaml").write_text("base: c.yaml\n")
+    with pytest.raises(HnasError, match="base recipes extend each other in a circle"):
+        load_config(tmp_path / "c.yaml")
+
+
+def test_the_2022_third_place_variants_only_state_what_differs():
+    prelu = load_config(ROOT / "configs" / "cvpr2022_track1_3rd_prelu.yaml")
+    for name, changed in [("mish", {"model": {"name": "resnet48_mish"}}),
+                          ("zen_rank", {"model": {"name": "resnet48_mish"},
+                                        "train": {"rank_loss": "zen", "rank_form": "pgonas", "rank_weight": 2.0,
+                                                  "rank_schedule": "progressive"}})]:
+        path = ROOT / "configs" / f"cvpr2022_track1_3rd_{name}.yaml"
+        assert "base:" in path.read_text() and len(path.read_text().splitlines()) < 15
+        config = load_config(path)
+        for section, values in changed.items():
+            assert {k: config[section][k] for k in values} == values
+        assert config["data"] == prelu["data"] and config["eval"] == prelu["eval"]
+
+
+def test_docs_config_md_is_generated_from_the_schema():
+    from hnas.config_schema import reference
+    assert (ROOT / "docs" / "config.md").read_text() == reference() + "\n", \
+        "run: python -m hnas.config_schema > docs/config.md"
+
+
+def test_the_code_uses_the_schemas_choices():
+    from hnas import config_schema as schema
+    from hnas.models import MODELS
+    from hnas.models.resnet48 import OUTER_ACTIVATIONS
+    from hnas.spaces import SPACES
+    from hnas.spaces.samplers import SAMPLERS
+    from hnas.train.losses import DISTILL_LOSSES
+    assert tuple(OUTER_ACTIVATIONS) == schema.OUTER_ACTIVATION_NAMES
+    assert set(MODELS) == set(schema.MODEL_NAMES) and tuple(SPACES) == schema.SPACE_NAMES
+    assert SAMPLERS is schema.SAMPLERS and DISTILL_LOSSES is schema.DISTILL_LOSSES

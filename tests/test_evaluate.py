@@ -161,7 +161,7 @@ def test_two_process_shards_merge_to_the_single_process_file(trained_run, arch_l
      "checkpoint not found: /nonexistent/run"),
     (["train", "configs/quickstart.yaml", "--data.name", "cifar100", "--data.root", "/nonexistent/c.tar.gz",
       "--output.dir", "{tmp}/r"], "cifar-100-python.tar.gz not found at /nonexistent/c.tar.gz"),
-    (["train", "configs/quickstart.yaml", "--train.learning_rate", "0.1"], "unknown config key train.'learning_rate'"),
+    (["train", "configs/quickstart.yaml", "--train.learning_rate", "0.1"], "train.learning_rate: unknown key"),
     (["standalone", "configs/quickstart.yaml", "--arch", "16-4"], "expected 20 ints"),
 ])
 def test_user_errors_are_one_line(tmp_path, arch_list, args, fragment):

@@ -7,8 +7,8 @@ import hnas
 
 # lowest first; a module may import its own part and any part of a lower layer
 LAYERS = [
-    {"errors", "__init__"},
-    {"io", "config", "interfaces", "image_subsets", "progress", "lock"},
+    {"errors", "__init__", "config_schema"},
+    {"io", "config", "interfaces", "image_subsets", "progress", "lock", "fingerprint"},
     {"plots", "parallel", "spaces"},
     {"archfile", "checkpoint"},
     {"data", "models", "metrics", "score_store"},

@@ -31,3 +31,44 @@ def test_walkthrough_runs_every_cell_without_error(tmp_path, monkeypatch):
     assert not [o for o in outputs if o.get("output_type") == "error"]
     assert (tmp_path / "run" / "export" / "inference.pdmodel").exists()
     assert any("image/png" in o.get("data", {}) for o in outputs)  # the rank plot is shown
+
+
+def _install_cell():
+    import nbformat
+    cells = [c for c in nbformat.read(str(NOTEBOOK), as_version=4).cells if c.cell_type == "code"]
+    assert "def install_hnas" in cells[0].source, "the first code cell installs what the notebook needs"
+    return cells[0].source.replace("\ninstall_hnas()", "")
+
+
+def test_the_install_cell_clones_and_installs_the_pinned_stack_outside_a_checkout(tmp_path, monkeypatch):
+    import importlib.util
+    import shutil
+    import subprocess
+    calls = []
+
+    def fake_call(command):
+        calls.append(command)
+        if command[:2] == ["git", "clone"]:
+            Path(command[-1]).mkdir()
+            (Path(command[-1]) / "requirements.txt").write_text((REPO / "requirements.txt").read_text())
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(shutil, "which", lambda name: "/usr/bin/nvidia-smi")
+    monkeypatch.setattr(subprocess, "check_call", fake_call)
+    namespace = {}
+    exec(_install_cell(), namespace)
+    with pytest.raises(SystemExit, match="set HNAS_SOURCE"):
+        namespace["install_hnas"](tmp_path / "not-a-checkout", None)
+    namespace["install_hnas"](tmp_path / "not-a-checkout", "https://example.org/hnas.git")
+    assert calls[0] == ["git", "clone", "--depth", "1", "https://example.org/hnas.git", "hnas_kit"]
+    assert "paddlepaddle-gpu==2.6.2" in calls[1] and "paddlepaddle==2.6.2" not in calls[1]
+    assert "paddleslim==2.6.0" in calls[1] and calls[2][-3:] == ["--no-deps", "-e", "hnas_kit"]
+
+
+def test_the_install_cell_does_nothing_in_a_ready_checkout(monkeypatch):
+    import subprocess
+    monkeypatch.setattr(subprocess, "check_call", lambda command: pytest.fail(f"ran {command}"))
+    namespace = {}
+    exec(_install_cell(), namespace)
+    assert namespace["install_hnas"](REPO, None) == REPO

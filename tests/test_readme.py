@@ -1,15 +1,17 @@
-"""The README's recipe tables cover every shipped config, and its two set-up commands are the ones CI runs."""
+"""The README's first screen (what hnas is, the two commands, links that resolve), the recipe tables
+of docs/recipes.md covering every shipped config, and the README's two commands being the ones CI runs."""
 import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
+RECIPES = (ROOT / "docs" / "recipes.md").read_text()
 
 
 def _section(title):
-    start = README.index(title)
-    end = README.find("\n#", start + len(title))
-    return README[start:end if end != -1 else None]
+    start = RECIPES.index(title)
+    end = RECIPES.find("\n#", start + len(title))
+    return RECIPES[start:end if end != -1 else None]
 
 
 def _configs_named(text):
@@ -31,3 +33,27 @@ def test_ci_runs_the_readme_test_command():
     readme_test_command = "bash shell/setup.sh && .venv/bin/python -m pytest -q"
     assert readme_test_command in README.split("```")[1]
     assert readme_test_command in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_first_screen_says_what_hnas_is_and_how_to_run_it():
+    first_screen = "\n".join(README.splitlines()[:60])
+    assert "One-shot neural architecture search" in first_screen
+    assert "bash shell/train.sh && bash shell/test.sh" in first_screen and "python -m pytest -q" in first_screen
+    assert "hnas ablate configs/ablate_fmnist.yaml" in first_screen  # one real-data run
+
+
+def test_every_link_of_the_readme_resolves():
+    links = re.findall(r"\]\(([^)#]+)\)", README)
+    assert len(links) >= 10
+    missing = [link for link in links if not (ROOT / link).exists()]
+    assert not missing, missing
+
+
+def test_the_readme_says_what_every_dependency_is_for():
+    named = {"paddlepaddle": "PaddlePaddle", "paddleslim": "PaddleSlim", "numpy": "NumPy", "fire": "python-fire",
+             "opencv-python": "OpenCV", "pyyaml": "PyYAML", "scikit-learn": "scikit-learn", "visualdl": "VisualDL"}
+    section = README[README.index("## Dependencies"):]
+    requirements = [re.split(r"[=<>]", line)[0].strip().lower() for line in
+                    (ROOT / "requirements.txt").read_text().splitlines() if line.strip() and not line.startswith("#")]
+    unnamed = [r for r in requirements if named.get(r, r).lower() not in section.lower()]
+    assert not unnamed, unnamed

@@ -42,10 +42,11 @@ def test_the_winners_stages_chain_teacher_and_weights():
 
 
 @pytest.mark.parametrize("stages, message", [
-    ([], "non-empty list"), ([{"kind": "largest"}], "with a name"),
-    ([{"name": "a", "kind": "teacher"}], "unknown kind"), ([{"name": "a", "kind": "largest"}], "no stage trains"),
+    ([], "stages \\[\\] \\(expected List should have at least 1 item"), ([{"kind": "largest"}], "stage 1 needs a name"),
+    ([{"name": "a", "kind": "teacher"}], "has kind 'teacher'; expected one of largest, supernet"),
+    ([{"name": "a", "kind": "largest"}], "no stage trains"),
     ([{"name": "a", "train.distill": "teacher"}], "no earlier stage"),
-    ([{"name": "a", "train.no_such": 1}], "unknown config key"),
+    ([{"name": "a", "train.no_such": 1}], "train.no_such: unknown key"),
 ])
 def test_bad_stages_fail_before_any_training(tmp_path, stages, message):
     with pytest.raises(HnasError, match=message):

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from hnas.errors import HnasError
+from hnas.config_schema import SOURCES  # the allowed values, defined with the recipe schema
 
 CIFAR100_MEMBERS = {"train": "cifar-100-python/train", "test": "cifar-100-python/test"}
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
@@ -79,4 +80,3 @@ def load_digits(test_size=None, train_size=None, split_seed=0):
     return x_train, y_train, x_test, y_test
 
 
-SOURCES = ("digits", "idx", "npz", "cifar100", "imagefolder")

@@ -5,10 +5,10 @@ import numpy as np
 from paddle.vision import transforms as T
 
 from hnas.errors import HnasError
+from hnas.config_schema import AUGMENTATIONS  # the allowed values, defined with the recipe schema
 
 CIFAR100_MEAN = (0.5071, 0.4865, 0.4409)
 CIFAR100_STD = (0.1942, 0.1918, 0.1958)
-AUGMENTATIONS = ("official", "cutout", "none")
 
 
 def scaled(length_at_32, image_size):

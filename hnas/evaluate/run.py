@@ -11,6 +11,7 @@ from hnas.score_store import file_digest, finish, merge_parts, parse_shard, scor
 from hnas.fusion import fusion_weights
 from hnas.fusion.files import fuse_files
 from hnas.io import check_writable
+from hnas.fingerprint import scoring_settings
 from hnas.lock import only_writer
 from hnas.checkpoint import FEWSHOT_FILE, final_stage, resolve_checkpoint
 
@@ -59,8 +60,7 @@ def evaluate_arch_file(config, checkpoint, archs, out, shard=None, part=None):
         scorer, params = build_scorer(config, checkpoint)
         weights = [[str(Path(p).resolve()), Path(p).stat().st_size, Path(p).stat().st_mtime] for p in params]
         fingerprint = {"weights": weights, "archs": file_digest(archs), "shard": [index, count], "part": part,
-                       "eval": {k: e[k] for k in ("metric", "bn_mode", "max_images", "subset", "subset_seed",
-                                                  "pilot_archs", "batch_size", "calib_batches")}, "data": config["data"]}
+                       "settings": scoring_settings(config)}
         scores = score_entries(lambda text: scorer.evaluate(space.parse(text))["score"], mine, target,
                                fingerprint, save_every=e["save_every"])
         normalize = e["normalize"] and count == 1

@@ -11,8 +11,8 @@ import numpy as np
 from scipy import stats
 
 from hnas.errors import HnasError
+from hnas.config_schema import FUSION_METHODS as METHODS  # the allowed values, defined with the recipe schema
 
-METHODS = ("rank", "zscore")
 # The best of 0.25, 0.5, 1 and 2 on the digits benchmark (configs/ablate_rank_digits.yaml, two supernet
 # rows x 3 seeds); reported on Fashion-MNIST, whose archs took no part in the choice. The digits
 # supernets rank below the Zen-score, so the choice leans on the prior: with a supernet that ranks

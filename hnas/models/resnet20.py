@@ -4,6 +4,7 @@ import paddle.nn.functional as F
 
 from hnas.errors import HnasError
 from hnas.spaces.resnet20 import CLASSIFIER_POSITION, ResNet20Space
+from hnas.config_schema import RESIDUAL_ACTS  # the allowed values, defined with the recipe schema
 
 
 def batch_norm(channels, running_stats=True):
@@ -11,7 +12,6 @@ def batch_norm(channels, running_stats=True):
     return nn.BatchNorm2D(channels, use_global_stats=None if running_stats else False)
 
 
-RESIDUAL_ACTS = ("relu", "prelu")
 
 
 def residual_activation(name):

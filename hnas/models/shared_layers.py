@@ -15,9 +15,8 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 
 from hnas.errors import HnasError
+from hnas.config_schema import SHARING, FC_SHARING  # the allowed values, defined with the recipe schema
 
-SHARING = ("full", "front", "end", "independent", "branch")
-FC_SHARING = ("full", "independent", "branch")
 BRANCHES = 4  # the 2021 winner's b_num
 
 

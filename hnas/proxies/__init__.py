@@ -5,8 +5,8 @@ tests); `zen` is the Zen-score (hnas.proxies.zen, the only one that imports padd
 """
 from hnas.errors import HnasError
 from hnas.proxies.counts import count_flops, count_params
+from hnas.config_schema import PROXIES  # the allowed values, defined with the recipe schema
 
-PROXIES = ("flops", "params", "zen")
 
 
 def build_prior(name, space, num_classes, image_size=None, model_options=None, **zen_options):

@@ -9,10 +9,12 @@ from pathlib import Path
 
 from hnas.errors import HnasError
 from hnas.archfile import write_arch_file
+from hnas.fingerprint import scoring_settings
 from hnas.io import check_writable, write_json
 from hnas.plots import save_png, subplots
 from hnas.progress import progress
 from hnas.proxies.limits import Limits
+from hnas.proxies.score import DEFAULT_CLASSES
 from hnas.search.candidates import grid_candidates, offspring, pareto_front, random_candidates
 from hnas.spaces import get_space
 
@@ -133,7 +135,9 @@ def search(config, checkpoint, out, method="evolution", generations=10, populati
         (out / STATE_FILE).unlink(missing_ok=True)
     scorer, params = build_scorer(config, checkpoint)  # a multi-stage or few-shot run included
     meta = resolve_checkpoint(params[0])[1]
-    limits = Limits(space, meta.get("num_classes", 100), meta.get("image_size") or config["data"]["image_size"],
+    # a checkpoint without hnas metadata: the recipe's classes, else the space's competition's (100 / 1000)
+    num_classes = meta.get("num_classes") or config["data"]["num_classes"] or DEFAULT_CLASSES[space.name]
+    limits = Limits(space, num_classes, meta.get("image_size") or config["data"]["image_size"],
                     config["model"], min_flops, max_flops, min_params, max_params)
     limits.check_reachable(random.Random(seed))
     base = space.parse(base_arch, key="--base_arch") if base_arch else space.largest()
@@ -142,7 +146,7 @@ def search(config, checkpoint, out, method="evolution", generations=10, populati
                 "dims": list(dims), "base_arch": space.format(base), "seed": seed, "limits": limits.bounds}
     fingerprint = {"checkpoint": [str(Path(p).resolve()) for p in params],
                    "mtime": [Path(p).stat().st_mtime for p in params],
-                   "eval": config["eval"], "data": config["data"], "search": settings}
+                   "settings": scoring_settings(config), "search": settings}
     grid = grid_candidates(space, base, list(dims), limits) if method == "grid" else None
     book = ScoreBook(out, fingerprint, lambda arch: scorer.evaluate(arch)["score"])
 

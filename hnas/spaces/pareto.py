@@ -9,8 +9,8 @@ and the trainer picks after running each on the step's batch without gradients.
 from typing import NamedTuple, Tuple
 
 from hnas.errors import HnasError
+from hnas.config_schema import PARETO_PICKS as PICKS  # the allowed values, defined with the recipe schema
 
-PICKS = ("best", "worst")
 
 
 class Candidates(NamedTuple):

@@ -5,6 +5,7 @@ from functools import lru_cache
 from math import ceil, lcm
 
 from hnas.errors import HnasError
+from hnas.config_schema import SAMPLERS  # the allowed values, defined with the recipe schema
 
 
 def _rng(seed, *index):
@@ -175,7 +176,6 @@ class WithinLimits:
         raise HnasError(f"no arch within {self.limits.describe()} in {self.MAX_TRIES} draws of the sampler")
 
 
-SAMPLERS = ("uniform", "strict_fair", "params_pool", "progressive", "levels", "arch_pool")
 
 
 def build_sampler(name, space, seed=0, num_classes=100, pool_size=1000, steps_per_epoch=1,

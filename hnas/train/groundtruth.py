@@ -6,12 +6,12 @@ so two recipes never share a run and a rerun reuses every finished one (an inter
 from its last epoch checkpoint).
 """
 import copy
-import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 
+from hnas.fingerprint import digest, training_settings
 from hnas.io import check_writable, write_json
 from hnas.parallel import output_to, run_tasks
 
@@ -19,9 +19,9 @@ RESULT_FILE = "result.json"
 
 
 def recipe_key(config):
-    relevant = {"space": config["space"], "data": config["data"], "standalone": config["standalone"],
-                "model": {k: config["model"][k] for k in ("name", "always_project", "bn_running_stats")}}
-    return hashlib.sha1(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:12]
+    """The stand-alone runs' cache key: what stand-alone training computes with (not where the data is)."""
+    model = {f"model.{k}": config["model"][k] for k in ("name", "always_project", "bn_running_stats", "residual_act")}
+    return digest({**training_settings(config, ("space", "data", "standalone")), **model})
 
 
 def run_dir(cache, config, arch_text, seed):

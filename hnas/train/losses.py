@@ -4,8 +4,8 @@ import paddle.nn.functional as F
 
 from hnas.errors import HnasError
 from hnas.train.alpha_divergence import adaptive_alpha_divergence
+from hnas.config_schema import DISTILL_LOSSES, RANK_SCHEDULES, RANK_FORMS  # the allowed values, defined with the recipe schema
 
-DISTILL_LOSSES = ("kd", "mixed", "ce_kd", "alpha")
 
 
 def soft_cross_entropy(student_logits, teacher_logits, temperature=1.0):
@@ -34,7 +34,6 @@ def distill_loss(name, student_logits, teacher_logits, labels, temperature=1.0):
     raise HnasError(f"unknown distillation loss {name!r}; expected one of {', '.join(DISTILL_LOSSES)}")
 
 
-RANK_SCHEDULES = ("constant", "linear", "progressive")
 
 
 def rank_coefficient(schedule, epoch, weight=1.0, ramp_epochs=10):
@@ -50,7 +49,6 @@ def rank_coefficient(schedule, epoch, weight=1.0, ramp_epochs=10):
     raise HnasError(f"unknown rank loss schedule {schedule!r}; expected one of {', '.join(RANK_SCHEDULES)}")
 
 
-RANK_FORMS = ("step", "pgonas")
 
 
 class PairwiseRankLoss:

@@ -8,9 +8,8 @@ Targets: "labels" (cross-entropy), "inplace" (the largest arch's logits in the s
 2022 3rd place's rank loss: cross-entropy on the labels that trains through that loss alone).
 """
 from hnas.errors import HnasError
+from hnas.config_schema import STRATEGIES, DISTILL  # the allowed values, defined with the recipe schema
 
-STRATEGIES = ("single_path", "dyna_batch", "sandwich", "standalone")
-DISTILL = ("none", "inplace", "teacher")
 
 
 class StepPlan:

@@ -11,6 +11,7 @@ from hnas.build import (data_from_config, model_meta, scorer_for, seed_everythin
                         supernet_from_meta)
 from hnas.checkpoint import FEWSHOT_FILE, CheckpointDir, part_dir, load_params, resolve_checkpoint, restore_optimizer
 from hnas.errors import HnasError
+from hnas.fingerprint import training_settings
 from hnas.io import check_writable, write_json
 from hnas.lock import only_writer
 from hnas.scoring import fixed_batches, loss_and_accuracy
@@ -113,22 +114,6 @@ def _callbacks(run_dir, checkpoints, meta, t):
     return callbacks
 
 
-# Settings that may change between a run and its resumption: where things are read and written,
-# how often it logs and keeps checkpoints, how it is scored, and how long it trains.
-_RESUMABLE_CHANGES = {"data.root", "data.num_workers", "train.log_every", "train.keep_checkpoints",
-                      "train.eval_every", "train.epochs", "standalone.epochs"}
-
-
-def _training_recipe(config, sections):
-    """The settings of `sections` that shape the trained weights, flattened to `section.key`, as
-    they read back from a checkpoint's latest.json."""
-    flat = {}
-    for section in sections:
-        value = config[section]
-        flat.update({f"{section}.{k}": v for k, v in value.items()} if isinstance(value, dict) else {section: value})
-    return json.loads(json.dumps({k: v for k, v in flat.items() if k not in _RESUMABLE_CHANGES}, default=str))
-
-
 def _resume(trainer, checkpoints, meta):
     latest = checkpoints.latest()
     if latest is None:
@@ -193,7 +178,7 @@ def _train_supernet_into(run_dir, config, space, fresh):
         _fresh_start(run_dir)
     seed_everything(t["seed"])
     data = data_from_config(config)
-    meta = dict(model_meta(config, data), recipe=_training_recipe(config, ("space", "data", "model", "train")))
+    meta = dict(model_meta(config, data), recipe=training_settings(config, ("space", "data", "model", "train")))
     supernet = supernet_from_meta(meta)
     if config["model"]["pretrained"]:
         _load_pretrained(supernet, config["model"])
@@ -307,7 +292,7 @@ def _train_standalone_into(run_dir, config, space, arch, fresh, init):
         load_params(network, init)  # a checkpoint in run_dir, if any, still wins: the run resumes
     meta = {"kind": "standalone", "space": config["space"], "arch": space.format(arch),
             "num_classes": data.num_classes, "image_size": data.image_size, "model": dict(config["model"]),
-            "recipe": dict(_training_recipe(config, ("data", "model", "standalone")), seed=t["seed"])}
+            "recipe": dict(training_settings(config, ("data", "model", "standalone")), seed=t["seed"])}
     test_batches = fixed_batches(data.test, config["eval"]["batch_size"])
 
     def final_eval():

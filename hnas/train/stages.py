@@ -13,27 +13,20 @@ hnas test and export read the last stage (stages.json at output.dir names it).
 from pathlib import Path
 
 from hnas.checkpoint import STAGES_FILE
-from hnas.config import with_overrides
+from hnas.config import STAGE_KEYS, with_overrides
 from hnas.errors import HnasError
 from hnas.io import safe_name, write_json
 from hnas.spaces import get_space
 
-KINDS = ("largest", "supernet")
 
 
 def plan_stages(config):
     """[(name, kind, stage config)], every stage's settings checked before any training."""
-    stages, root = config["stages"], Path(config["output"]["dir"])
-    if not isinstance(stages, list) or not stages:
-        raise HnasError(f"stages must be a non-empty list of mappings, got {stages!r}")
+    stages, root = config["stages"], Path(config["output"]["dir"])  # each stage was validated with the recipe
     planned, teacher, previous = [], None, None
     for i, stage in enumerate(stages, 1):
-        if not isinstance(stage, dict) or not stage.get("name"):
-            raise HnasError(f"stage {i}: expected a mapping with a name, got {stage!r}")
-        overrides = {k: v for k, v in stage.items() if k not in ("name", "kind")}
+        overrides = {k: v for k, v in stage.items() if k not in STAGE_KEYS}
         kind = stage.get("kind", "supernet")
-        if kind not in KINDS:
-            raise HnasError(f"stage {stage['name']!r}: unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
         out = root / f"{i}-{safe_name(stage['name'], 'stage')}"
         cfg = with_overrides(dict(config, stages=None), {**overrides, "output.dir": str(out)})
         if kind == "supernet":

@@ -1,0 +1,204 @@
+"""Every recipe key: its type, its range or allowed values, its default and what it does. The
+allowed values of choice keys are defined here and imported by the code that acts on them, so a
+recipe is checked completely when it loads, before any data is read or a model is built.
+docs/config.md is generated from this module: python -m hnas.config_schema > docs/config.md"""
+from typing import Any, Dict, List, Literal, Optional, Union, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SPACE_NAMES = ("resnet20", "resnet48")
+SOURCES = ("digits", "idx", "npz", "cifar100", "imagefolder")
+AUGMENTATIONS = ("official", "cutout", "none")
+SHARING = ("full", "front", "end", "independent", "branch")
+FC_SHARING = ("full", "independent", "branch")
+RESIDUAL_ACTS = ("relu", "prelu")
+OUTER_ACTIVATION_NAMES = ("relu", "prelu", "mish", "swish", "selu")
+MODEL_NAMES = ("resnet20",) + tuple("resnet48" if a == "relu" else f"resnet48_{a}" for a in OUTER_ACTIVATION_NAMES)
+STRATEGIES = ("single_path", "dyna_batch", "sandwich", "standalone")
+SAMPLERS = ("uniform", "strict_fair", "params_pool", "progressive", "levels", "arch_pool")
+PARETO_PICKS = ("best", "worst")
+PROXIES = ("flops", "params", "zen")
+DISTILL = ("none", "inplace", "teacher")
+DISTILL_LOSSES = ("kd", "mixed", "ce_kd", "alpha")
+RANK_SCHEDULES = ("constant", "linear", "progressive")
+RANK_FORMS = ("step", "pgonas")
+METRICS = ("loss", "acc")
+BN_MODES = ("supernet", "calib_train", "calib_test", "batch")
+SUBSETS = ("random", "stratified", "disagreement")
+FUSION_METHODS = ("rank", "zscore")
+STAGE_KINDS = ("largest", "supernet")
+
+
+def one_of(values):
+    return Literal[values]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Data(Section):
+    name: one_of(SOURCES) = Field("digits", description="dataset reader")
+    root: Optional[str] = Field(None, description="dataset file or folder (digits needs none)")
+    image_size: int = Field(32, ge=1, description="images are resized to this many pixels a side")
+    augment: one_of(AUGMENTATIONS) = Field("official", description="training augmentation")
+    test_size: Optional[int] = Field(None, ge=1, description="keep this many test images (fixed, class-stratified)")
+    train_size: Optional[int] = Field(None, ge=1, description="keep this many training images (fixed, class-stratified)")
+    split_seed: int = Field(0, description="seed of the train/test split and of the size limits")
+    num_classes: Optional[int] = Field(None, ge=2, description="classes (default: the dataset's)")
+    batch_size: int = Field(128, ge=1, description="training batch per process")
+    num_workers: int = Field(0, ge=0, description="data-loader worker processes")
+    crop_sizes: Optional[List[int]] = Field(None, min_length=1,
+                                            description="imagefolder: training crop sizes, one drawn per batch")
+
+
+class Model(Section):
+    name: Optional[one_of(MODEL_NAMES)] = Field(None, description="a registered model of the space (default: the space's)")
+    conv: one_of(SHARING) = Field("full", description="resnet20: how conv weights are shared across widths")
+    bn: one_of(SHARING) = Field("full", description="resnet20: how BN parameters and statistics are shared")
+    fc: one_of(FC_SHARING) = Field("full", description="resnet20: how the classifier is shared")
+    always_project: bool = Field(False, description="resnet20: a 1x1 projection on every block's shortcut")
+    bn_running_stats: bool = Field(True, description="resnet20: BN keeps running statistics")
+    residual_act: one_of(RESIDUAL_ACTS) = Field("relu", description="resnet20: activation after each residual add")
+    pretrained: Optional[str] = Field(None, description="largest-model weights to start from")
+    reorder: bool = Field(False, description="sort the pretrained channels by importance")
+
+
+class Train(Section):
+    epochs: int = Field(300, ge=1, description="training epochs")
+    lr: float = Field(0.1, gt=0, description="peak learning rate (cosine decay)")
+    momentum: float = Field(0.9, ge=0, lt=1, description="SGD momentum")
+    nesterov: bool = Field(False, description="Nesterov momentum")
+    weight_decay: float = Field(0.0, ge=0, description="L2 weight decay")
+    warmup_steps: int = Field(0, ge=0, description="linear warm-up steps")
+    clip_norm: Optional[float] = Field(None, gt=0, description="clip the gradient's global norm")
+    seed: int = Field(0, description="seed of weights, sampling and data order")
+    warmup_epochs: Optional[float] = Field(None, ge=0, description="warm-up in epochs (overrides warmup_steps)")
+    lr_reference_batch: Optional[int] = Field(None, ge=1,
+                                              description="scale lr by batch_size * world_size / this")
+    strategy: one_of(STRATEGIES[:-1]) = Field("sandwich", description="archs trained per step")
+    sampler: one_of(SAMPLERS) = Field("uniform", description="how archs are drawn")
+    middle_sampler: Optional[one_of(SAMPLERS)] = Field(None, description="sandwich: sampler of the middle archs")
+    num_archs: int = Field(4, ge=1, description="archs per step")
+    phase_epochs: int = Field(1, ge=1, description="progressive / levels samplers: epochs per phase")
+    depth_phases: int = Field(2, ge=1, description="progressive sampler: depth phases")
+    width_phases: int = Field(3, ge=1, description="progressive sampler: width phases; levels: width levels")
+    pareto: Optional[one_of(PARETO_PICKS)] = Field(None, description="Pareto-aware sampling: train the best or worst candidate")
+    pareto_candidates: int = Field(3, ge=2, description="Pareto-aware sampling: candidates per draw")
+    pareto_quality: one_of(("loss",) + PROXIES) = Field("loss", description="Pareto-aware sampling: how candidates are judged")
+    pareto_window: float = Field(0.1, gt=0, description="Pareto-aware sampling: relative FLOPs window around the target")
+    same_batch: bool = Field(True, description="every arch of a step sees the same batch")
+    distill: one_of(DISTILL) = Field("inplace", description="knowledge distillation source")
+    distill_loss: one_of(DISTILL_LOSSES) = Field("kd", description="distillation loss")
+    kd_temperature: float = Field(1.0, gt=0, description="distillation temperature")
+    teacher_checkpoint: Optional[str] = Field(None, description="distill teacher: a stand-alone run or checkpoint")
+    teacher_arch: Optional[str] = Field(None, description="distill teacher's arch (default: the largest)")
+    rank_loss: Optional[one_of(PROXIES)] = Field(None, description="pairwise rank loss toward this prior")
+    rank_weight: float = Field(1.0, ge=0, description="rank loss weight")
+    rank_schedule: one_of(RANK_SCHEDULES) = Field("constant", description="rank loss weight over training")
+    rank_ramp_epochs: int = Field(10, ge=0, description="epochs of the rank loss ramp")
+    rank_margin: float = Field(0.0, ge=0, description="rank loss margin")
+    rank_form: one_of(RANK_FORMS) = Field("step", description="pairs of the rank loss (pgonas: the 2022 3rd place's extra pairs)")
+    min_flops: Optional[float] = Field(None, ge=0, description="train only archs with at least these MACs")
+    max_flops: Optional[float] = Field(None, ge=0, description="train only archs with at most these MACs")
+    min_params: Optional[float] = Field(None, ge=0, description="train only archs with at least these parameters")
+    max_params: Optional[float] = Field(None, ge=0, description="train only archs with at most these parameters")
+    arch_pool: Optional[str] = Field(None, description="sampler arch_pool: an arch file to draw from")
+    arch_pool_size: int = Field(100, ge=1, description="sampler arch_pool / params_pool: pool size")
+    init_checkpoint: Optional[str] = Field(None, description="start a fresh run from a trained supernet's weights")
+    fewshot_gene: Optional[str] = Field(None, description="few-shot: split the space on this gene (c19, depth3, ...)")
+    fewshot_parts: int = Field(2, ge=2, description="few-shot: number of sub-supernets")
+    branch_epoch: Optional[int] = Field(None, ge=0, description="multi-branch sharing: the epoch branches part ways")
+    eval_every: int = Field(1, ge=0, description="score the largest and smallest arch every N epochs (0: never)")
+    log_every: int = Field(20, ge=1, description="train.log line every N steps")
+    keep_checkpoints: int = Field(2, ge=1, description="epoch checkpoints kept")
+
+
+class Eval(Section):
+    metric: one_of(METRICS) = Field("loss", description="the score: -loss or accuracy")
+    bn_mode: one_of(BN_MODES) = Field("batch", description="BN statistics archs are scored with")
+    max_images: Optional[int] = Field(None, ge=1, description="score on this many test images (default: all)")
+    subset: one_of(SUBSETS) = Field("random", description="which max_images: at random, per class, or where pilot archs disagree")
+    subset_seed: int = Field(0, description="seed of the test subset and the pilot archs")
+    pilot_archs: int = Field(6, ge=2, description="subset disagreement: pilot archs")
+    normalize: bool = Field(False, description="min-max normalise the written scores")
+    batch_size: int = Field(256, ge=1, description="scoring batch")
+    calib_batches: int = Field(20, ge=1, description="calib_* BN modes: calibration batches")
+    save_every: int = Field(20, ge=1, description="save partial scores every N archs")
+    fuse: Optional[str] = Field(None, description="fuse the scores with priors: NAME[=WEIGHT],...")
+    fuse_method: one_of(FUSION_METHODS) = Field("rank", description="fusion of ranks or z-scores")
+
+
+class Standalone(Section):
+    epochs: int = Field(200, ge=1, description="stand-alone training epochs")
+    lr: float = Field(0.1, gt=0, description="peak learning rate")
+    momentum: float = Field(0.9, ge=0, lt=1, description="SGD momentum")
+    weight_decay: float = Field(5e-4, ge=0, description="L2 weight decay")
+    batch_size: int = Field(128, ge=1, description="training batch")
+    warmup_steps: int = Field(500, ge=0, description="linear warm-up steps")
+    clip_norm: Optional[float] = Field(None, gt=0, description="clip the gradient's global norm")
+
+
+class Output(Section):
+    dir: Optional[str] = Field(None, description="run directory (default: checkpoints/<name>)")
+
+
+class Recipe(Section):
+    name: Optional[str] = Field(None, description="run name (default: the config file's stem)")
+    space: one_of(SPACE_NAMES) = Field("resnet20", description="search space")
+    data: Data = Field(default_factory=Data)
+    model: Model = Field(default_factory=Model)
+    train: Train = Field(default_factory=Train)
+    eval: Eval = Field(default_factory=Eval)
+    standalone: Standalone = Field(default_factory=Standalone)
+    output: Output = Field(default_factory=Output)
+    stages: Optional[List[Dict[str, Any]]] = Field(
+        None, min_length=1, description="stages trained in turn: a list of {name, kind (largest or supernet), section.key: value}")
+
+
+def reference():
+    """docs/config.md: every key with its type, default and meaning."""
+    lines = ["# Recipe reference", "", "Generated from `hnas/config_schema.py` (`python -m hnas.config_schema > docs/config.md`).",
+             "A recipe is a YAML file of these sections; `base: other.yaml` starts from another recipe, and",
+             "`--section.key value` overrides any key on the command line. Every value is checked when the",
+             "recipe loads; all bad keys are reported in one error line.", ""]
+    top = [(name, field) for name, field in Recipe.model_fields.items() if not _is_section(field)]
+    lines += _table("top level", top)
+    for name, field in Recipe.model_fields.items():
+        if _is_section(field):
+            lines += _table(name, list(field.annotation.model_fields.items()))
+    return "\n".join(lines)
+
+
+def _is_section(field):
+    return isinstance(field.annotation, type) and issubclass(field.annotation, Section)
+
+
+def _table(title, fields):
+    rows = [f"## {title}", "", "| key | type | default | allowed | meaning |", "|---|---|---|---|---|"]
+    for name, field in fields:
+        kind, choices = _kind(field.annotation)
+        bounds = [f"{symbol} {getattr(m, attr)}" for m in field.metadata
+                  for attr, symbol in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")) if hasattr(m, attr)]
+        allowed = ", ".join(f"`{c}`" for c in choices) or " and ".join(bounds)
+        rows.append(f"| `{name}` | {kind} | `{field.default!r}` | {allowed} | {field.description} |")
+    return rows + [""]
+
+
+def _kind(annotation):
+    """(type in words, allowed choices) of a field annotation."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Union:
+        kind, choices = _kind(next(a for a in args if a is not type(None)))
+        return f"{kind} or None", choices
+    if origin is Literal:
+        return "choice", args
+    if origin is list:
+        return f"list of {_kind(args[0])[0]}", ()
+    if origin is dict:
+        return "mapping", ()
+    return annotation.__name__, ()
+
+
+if __name__ == "__main__":
+    print(reference())

@@ -1,0 +1,37 @@
+"""What makes two pieces of work the same, for every kind of reuse: resuming a training run, the
+stand-alone ground-truth cache, a scoring partial file and search's score book. A setting that only
+says where files are, or how often to log or save, never makes work different; one that changes
+what is computed always does."""
+import hashlib
+import json
+
+WHERE_AND_HOW_OFTEN = frozenset({"name", "output.dir", "data.root", "data.num_workers", "train.log_every",
+                                 "train.keep_checkpoints", "train.eval_every", "eval.save_every"})
+# a resumed run may train longer (the schedule stretches to the new length)
+TRAINING_LENGTH = frozenset({"train.epochs", "standalone.epochs"})
+# applied to finished raw scores, so partial scores stay valid when they change
+AFTER_SCORING = frozenset({"eval.normalize", "eval.fuse", "eval.fuse_method"})
+
+
+def settings(config, sections, ignore=frozenset()):
+    """{section.key: value} of the recipe's `sections` that change the work, in JSON form."""
+    flat = {}
+    for section in sections:
+        value = config[section]
+        flat.update({f"{section}.{k}": v for k, v in value.items()} if isinstance(value, dict) else {section: value})
+    skip = WHERE_AND_HOW_OFTEN | frozenset(ignore)
+    return json.loads(json.dumps({k: v for k, v in flat.items() if k not in skip}, default=str))
+
+
+def training_settings(config, sections):
+    """What a run must have been trained with to be resumed by `config`."""
+    return settings(config, sections, ignore=TRAINING_LENGTH)
+
+
+def scoring_settings(config):
+    """What scores computed by `config` depend on besides the weights and the archs."""
+    return settings(config, ("space", "data", "eval"), ignore=AFTER_SCORING)
+
+
+def digest(obj, length=12):
+    return hashlib.sha1(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:length]
