@@ -66,7 +66,7 @@ class Model(Section):
 
 class Train(Section):
     epochs: int = Field(300, ge=1, description="training epochs")
-    lr: float = Field(0.1, gt=0, description="peak learning rate (cosine decay)")
+    lr: float = Field(0.1, ge=0, description="peak learning rate (cosine decay; 0 only recalibrates BN)")
     momentum: float = Field(0.9, ge=0, lt=1, description="SGD momentum")
     nesterov: bool = Field(False, description="Nesterov momentum")
     weight_decay: float = Field(0.0, ge=0, description="L2 weight decay")

@@ -62,7 +62,7 @@ BAD = [
     ({"train.epochs": "abc"}, "train.epochs 'abc' (expected a valid integer"),
     ({"data.batch_size": 0}, "data.batch_size 0 (expected greater than or equal to 1)"),
     ({"train.lr": "fast"}, "train.lr 'fast' (expected a valid number"),
-    ({"train.lr": -1}, "train.lr -1 (expected greater than 0)"),
+    ({"train.lr": -1}, "train.lr -1 (expected greater than or equal to 0)"),
     ({"data.image_size": 0}, "data.image_size 0 (expected greater than or equal to 1)"),
     ({"space": "resnet99"}, "space 'resnet99' (expected 'resnet20' or 'resnet48')"),
     ({"data.name": "mnist"}, "data.name 'mnist' (expected 'digits', 'idx', 'npz', 'cifar100' or 'imagefolder')"),

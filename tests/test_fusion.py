@@ -142,7 +142,7 @@ def test_hnas_test_writes_a_fused_submission(trained_run, tmp_path):
     assert record["method"] == "zscore" and record["supernet"]["scores"] == f"{out}.supernet.json"
     with pytest.raises(HnasError, match="eval.fuse ranks the whole list"):
         evaluate_arch_file(config, trained_run, archs, tmp_path / "part.json", shard="0/2")
-    with pytest.raises(HnasError, match="unknown fusion method"):
+    with pytest.raises(HnasError, match="eval.fuse_method 'vote' \\(expected 'rank' or 'zscore'\\)"):
         evaluate_arch_file(tiny_config(trained_run, **{"eval.fuse": "params", "eval.fuse_method": "vote"}),
                            trained_run, archs, tmp_path / "other.json")
     assert not (tmp_path / "other.json.supernet.json").exists()
