@@ -118,7 +118,7 @@ class Eval(Section):
     metric: one_of(METRICS) = Field("loss", description="the score: -loss or accuracy")
     bn_mode: one_of(BN_MODES) = Field("batch", description="BN statistics archs are scored with")
     max_images: Optional[int] = Field(None, ge=1, description="score on this many test images (default: all)")
-    subset: one_of(SUBSETS) = Field("random", description="which max_images: at random, per class, or where pilot archs disagree")
+    subset: one_of(SUBSETS) = Field("random", description="which max_images: at random, per class, or where pilot archs disagree (measured: random is best, benchmarks/README.md)")
     subset_seed: int = Field(0, description="seed of the test subset and the pilot archs")
     pilot_archs: int = Field(6, ge=2, description="subset disagreement: pilot archs")
     normalize: bool = Field(False, description="min-max normalise the written scores")
