@@ -134,3 +134,15 @@ def test_the_code_uses_the_schemas_choices():
     assert tuple(OUTER_ACTIVATIONS) == schema.OUTER_ACTIVATION_NAMES
     assert set(MODELS) == set(schema.MODEL_NAMES) and tuple(SPACES) == schema.SPACE_NAMES
     assert SAMPLERS is schema.SAMPLERS and DISTILL_LOSSES is schema.DISTILL_LOSSES
+
+
+@pytest.mark.parametrize("overrides, message", [b for b in BAD if not isinstance(next(iter(b[0].values())), list)],
+                         ids=lambda v: str(v)[:40])
+def test_each_bad_value_on_the_command_line_is_one_error_line_and_exit_2(overrides, message, capsys):
+    from hnas.cli import main
+    (key, value), = overrides.items()
+    with pytest.raises(SystemExit) as done:
+        main(["train", str(ROOT / "configs" / "quickstart.yaml"), f"--{key}", str(value)])
+    err = capsys.readouterr().err.strip()
+    assert done.value.code == 2 and len(err.splitlines()) == 1 and err.startswith("hnas: error:")
+    assert message.replace("'", "") in err.replace("'", ""), err
