@@ -36,22 +36,39 @@ def partial_path(out_path):
     return out_path.with_name(out_path.name + ".partial")
 
 
+class ScoreStore:
+    """Scores saved atomically to one JSON file with the fingerprint of the work that made them
+    (hnas.fingerprint): the file is reused only by the same work. Another fingerprint restarts from
+    nothing, or with `mismatch` set, is that error. `extra` is saved alongside (search's history)."""
+
+    def __init__(self, path, fingerprint, mismatch=None):
+        self.path = Path(path)
+        self.fingerprint = json.loads(json.dumps(fingerprint, default=str))  # compared with its saved form
+        self.scores, self.extra = {}, {}
+        try:
+            saved = json.loads(self.path.read_text()) if self.path.exists() else None
+        except json.JSONDecodeError:
+            saved = None
+        if saved is not None and saved.get("fingerprint") == self.fingerprint:
+            self.scores = saved.get("scores", {})
+            self.extra = {k: v for k, v in saved.items() if k not in ("fingerprint", "scores")}
+        elif saved is not None and mismatch:
+            raise HnasError(mismatch)
+
+    def save(self):
+        write_json(self.path, {"fingerprint": self.fingerprint, "scores": self.scores, **self.extra})
+
+
 def score_entries(evaluate, entries, out_path, fingerprint, save_every=20, save_seconds=30.0):
     """Score [(key, arch string)] with evaluate(arch string) -> float, resuming from the partial
     file when its fingerprint matches. Returns {key: score}. The partial file is saved every
     `save_every` archs or `save_seconds`, but never so often that saving takes over a tenth of the
     time (a fast prior over 50,000 archs would otherwise rewrite a growing file 2,500 times)."""
-    partial = partial_path(out_path)
-    scores = {}
-    if partial.exists():
-        try:
-            saved = json.loads(partial.read_text())
-        except json.JSONDecodeError:
-            saved = {}
-        if saved.get("fingerprint") == fingerprint:
-            wanted = {key for key, _ in entries}
-            scores = {k: v for k, v in saved.get("scores", {}).items() if k in wanted}
-            print(f"resuming {out_path}: {len(scores)}/{len(entries)} archs already scored")
+    store = ScoreStore(partial_path(out_path), fingerprint)
+    wanted = {key for key, _ in entries}
+    store.scores = scores = {k: v for k, v in store.scores.items() if k in wanted}
+    if scores:
+        print(f"resuming {out_path}: {len(scores)}/{len(entries)} archs already scored")
     last_save, unsaved, save_cost = time.time(), 0, 0.0
     try:
         with progress(total=len(entries), initial=len(scores), unit="arch", desc="scoring", dynamic_ncols=True) as bar:
@@ -64,10 +81,10 @@ def score_entries(evaluate, entries, out_path, fingerprint, save_every=20, save_
                 since = time.time() - last_save
                 if (unsaved >= save_every or since > save_seconds) and since >= 9 * save_cost:
                     start = time.time()
-                    write_json(partial, {"fingerprint": fingerprint, "scores": scores})
+                    store.save()
                     last_save, unsaved, save_cost = time.time(), 0, time.time() - start
     finally:  # an interrupted or failed run keeps every arch it scored
-        write_json(partial, {"fingerprint": fingerprint, "scores": scores})
+        store.save()
     return scores
 
 

@@ -3,7 +3,6 @@ keep the best, by evolution (SPOS), random search or a grid over named genes, un
 limits. Resumable: every score is saved as it is computed, and a rerun regenerates the same
 candidates (each generation's random numbers follow from the seed and the generation) and scores
 only the ones not yet scored."""
-import json
 import random
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from hnas.plots import save_png, subplots
 from hnas.progress import progress
 from hnas.proxies.limits import Limits
 from hnas.proxies.score import DEFAULT_CLASSES
+from hnas.score_store import ScoreStore
 from hnas.search.candidates import grid_candidates, offspring, pareto_front, random_candidates
 from hnas.spaces import get_space
 
@@ -24,18 +24,16 @@ SAVE_EVERY = 10
 
 
 class ScoreBook:
-    """Scores by arch string in the order they were computed, saved to state.json."""
+    """Scores by arch string in the order they were computed, and the generations' history, in
+    state.json (a ScoreStore)."""
 
     def __init__(self, out, fingerprint, score):
-        fingerprint = json.loads(json.dumps(fingerprint))  # compared with its saved (JSON) form
-        self.path, self.fingerprint, self._score = Path(out) / STATE_FILE, fingerprint, score
-        self.scores, self.history, self._unsaved = {}, [], 0
-        if self.path.exists():
-            saved = json.loads(self.path.read_text())
-            if saved.get("fingerprint") != fingerprint:
-                raise HnasError(f"{out} holds a search with other settings (checkpoint, method, limits or "
-                                f"eval); use another --out or pass --fresh")
-            self.scores, self.history = saved["scores"], saved["history"]
+        self.store = ScoreStore(Path(out) / STATE_FILE, fingerprint, mismatch=(
+            f"{out} holds a search with other settings (checkpoint, method, limits or eval); use another "
+            f"--out or pass --fresh"))
+        self.scores, self._score, self._unsaved = self.store.scores, score, 0
+        self.history = self.store.extra.setdefault("history", [])
+        if self.scores:
             print(f"resuming the search in {out}: {len(self.scores)} archs already scored")
 
     def score_all(self, space, archs, desc):
@@ -55,7 +53,7 @@ class ScoreBook:
         self.save()
 
     def save(self):
-        write_json(self.path, {"fingerprint": self.fingerprint, "scores": self.scores, "history": self.history})
+        self.store.save()
         self._unsaved = 0
 
     def best(self, count, among=None):
