@@ -57,3 +57,18 @@ def test_partial_scores_survive_post_processing_changes_but_not_scoring_ones():
     for key, value in {"eval.bn_mode": "calib_train", "eval.max_images": 100, "eval.subset": "stratified",
                        "data.test_size": 500, "eval.metric": "acc"}.items():
         assert scoring_settings(changed(**{key: value})) != scoring_settings(BASE), key
+
+
+def test_the_score_store_is_reused_only_by_the_same_work(tmp_path):
+    from hnas.errors import HnasError
+    from hnas.score_store import ScoreStore
+    store = ScoreStore(tmp_path / "s.json", {"settings": scoring_settings(BASE)})
+    store.scores["a"] = 1.0
+    store.extra["history"] = [{"generation": 0}]
+    store.save()
+    again = ScoreStore(tmp_path / "s.json", {"settings": scoring_settings(changed(**{"data.root": "/x"}))})
+    assert again.scores == {"a": 1.0} and again.extra == {"history": [{"generation": 0}]}
+    other = {"settings": scoring_settings(changed(**{"eval.bn_mode": "supernet"}))}
+    assert ScoreStore(tmp_path / "s.json", other).scores == {}
+    with pytest.raises(HnasError, match="other settings"):
+        ScoreStore(tmp_path / "s.json", other, mismatch="other settings")
