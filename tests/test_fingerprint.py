@@ -29,7 +29,7 @@ def test_where_and_how_often_never_change_any_fingerprint(key, value):
 
 def test_ground_truth_cache_key_follows_what_stand_alone_training_computes_with():
     for key, value in {"data.image_size": 16, "standalone.lr": 0.2, "model.residual_act": "prelu",
-                       "data.train_size": 1000}.items():
+                       "data.train_size": 1000, "standalone.epochs": 3}.items():
         assert recipe_key(changed(**{key: value})) != recipe_key(BASE), key
     assert recipe_key(changed(**{"train.lr": 0.3, "eval.bn_mode": "calib_train"})) == recipe_key(BASE)
 
