@@ -12,8 +12,7 @@ from hnas.checkpoint import FEWSHOT_FILE, final_stage, load_params, part_dir, re
 from hnas.data import build_data, dataset_labels
 from hnas.errors import HnasError
 from hnas.models import create_standalone, create_supernet
-from hnas.image_subsets import (POOL_FACTOR, check_subset, disagreement_subset, pilot_archs, random_subset,
-                                stratified_subset)
+from hnas.image_subsets import POOL_FACTOR, disagreement_subset, pilot_archs, random_subset, stratified_subset
 from hnas.scoring import FixedBatches, PartRoutedScorer, SupernetScorer, fixed_batches
 from hnas.spaces import get_space
 from hnas.spaces.split import SpaceSplit
@@ -52,8 +51,7 @@ def standalone_from_config(config, arch, num_classes):
 
 def scorer_for(supernet, data, eval_options):
     """A scorer of `supernet` with the recipe's eval settings (test subset, BN mode, metric)."""
-    e = eval_options
-    check_subset(e["subset"])
+    e = eval_options  # validated with the recipe (hnas.config_schema)
     calib_source = data.test if e["bn_mode"] == "calib_test" else data.train_plain
     calib = fixed_batches(calib_source, e["batch_size"], e["batch_size"] * e["calib_batches"], 0)
 

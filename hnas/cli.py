@@ -69,9 +69,8 @@ def groundtruth(config, archs, out, seeds=3, workers=1, cache="checkpoints/groun
     """Train every arch of a list stand-alone once per seed (cached, resumable) and write the means:
     hnas groundtruth CONFIG --archs IN.json --out GT.json [--seeds 3] [--workers 2]"""
     from hnas.config import load_config
-    from hnas.archfile import read_arch_file
+    from hnas.archfile import read_arch_file, space_of_file
     from hnas.metrics import seed_vs_seed_tau, split_half_tau
-    from hnas.archfile import space_of_file
     from hnas.train.groundtruth import train_ground_truth, write_ground_truth
     cfg = load_config(config, **overrides)
     entries = read_arch_file(archs, space_of_file(archs, expected=cfg["space"]))

@@ -5,7 +5,6 @@ images."""
 import numpy as np
 
 from hnas.errors import HnasError
-from hnas.config_schema import SUBSETS  # the allowed values, defined with the recipe schema
 
 # disagreement: the pilots are scored on a random pool this many times the subset's size
 POOL_FACTOR = 4
@@ -51,8 +50,3 @@ def pilot_archs(space, count, seed):
     while len(archs) < count:
         archs.append(space.sample(rng))
     return archs[:count]
-
-
-def check_subset(kind):
-    if kind not in SUBSETS:
-        raise HnasError(f"unknown eval.subset {kind!r}; expected one of {', '.join(SUBSETS)}")

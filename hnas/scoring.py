@@ -10,7 +10,6 @@ from hnas.image_subsets import random_subset
 from hnas.config_schema import BN_MODES, METRICS  # the allowed values, defined with the recipe schema
 
 
-
 CACHE_BYTES = 1 << 30
 
 

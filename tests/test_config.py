@@ -69,6 +69,7 @@ BAD = [
     ({"model.bn": "shared"}, "model.bn 'shared' (expected 'full', 'front', 'end', 'independent' or 'branch')"),
     ({"train.sampler": "strictfair"}, "train.sampler 'strictfair' (expected 'uniform', 'strict_fair'"),
     ({"eval.metric": "accuracy"}, "eval.metric 'accuracy' (expected 'loss' or 'acc')"),
+    ({"eval.subset": "stratifed"}, "eval.subset 'stratifed' (expected 'random', 'stratified' or 'disagreement')"),
     ({"standalone.momentum": 1.5}, "standalone.momentum 1.5 (expected less than 1)"),
     ({"output.dir": ["a"]}, "output.dir ['a'] (expected a valid string)"),
     ({"stages": [{"kind": "largest"}]}, "stage 1 needs a name"),

@@ -3,8 +3,7 @@ import numpy as np
 import pytest
 
 from hnas.errors import HnasError
-from hnas.image_subsets import (check_subset, disagreement_subset, pilot_archs, random_subset,
-                                stratified_subset)
+from hnas.image_subsets import disagreement_subset, pilot_archs, random_subset, stratified_subset
 from hnas.spaces import ResNet20Space
 
 
@@ -48,9 +47,3 @@ def test_pilots_are_the_extremes_and_fixed_draws():
     assert pilots[:2] == [space.largest(), space.smallest()] and len(pilots) == 5
     assert pilots == pilot_archs(space, 5, seed=0) and pilots != pilot_archs(space, 5, seed=1)
     assert all(space.validate(a) == a for a in pilots)
-
-
-def test_unknown_subset_kind_is_one_error():
-    check_subset("stratified")
-    with pytest.raises(HnasError, match="eval.subset 'stratifed'.*random, stratified, disagreement"):
-        check_subset("stratifed")

@@ -78,5 +78,3 @@ def load_digits(test_size=None, train_size=None, split_seed=0):
         images, digits.target.astype(np.int64), test_size=0.2 if test_size is None else test_size,
         train_size=train_size, random_state=split_seed, stratify=digits.target)
     return x_train, y_train, x_test, y_test
-
-

@@ -12,8 +12,6 @@ def batch_norm(channels, running_stats=True):
     return nn.BatchNorm2D(channels, use_global_stats=None if running_stats else False)
 
 
-
-
 def residual_activation(name):
     """The activation after each residual add: ReLU (the organisers') or one PReLU slope per block
     (the 2021 winner's candidates enhancement)."""

@@ -8,7 +8,6 @@ from hnas.proxies.counts import count_flops, count_params
 from hnas.config_schema import PROXIES  # the allowed values, defined with the recipe schema
 
 
-
 def build_prior(name, space, num_classes, image_size=None, model_options=None, **zen_options):
     """A function arch -> float for the named prior. `image_size` is the resolution FLOPs and the
     Zen-score are computed at (default: 32 for resnet20, the arch's own for resnet48)."""

@@ -12,7 +12,6 @@ from hnas.errors import HnasError
 from hnas.config_schema import PARETO_PICKS as PICKS  # the allowed values, defined with the recipe schema
 
 
-
 class Candidates(NamedTuple):
     """Archs of one draw, for the trainer to judge by mini-batch loss; `pick` is best or worst."""
     archs: Tuple

@@ -176,8 +176,6 @@ class WithinLimits:
         raise HnasError(f"no arch within {self.limits.describe()} in {self.MAX_TRIES} draws of the sampler")
 
 
-
-
 def build_sampler(name, space, seed=0, num_classes=100, pool_size=1000, steps_per_epoch=1,
                   phase_epochs=1, depth_phases=2, width_phases=3, arch_pool=None):
     """`arch_pool`: the archs the arch_pool sampler picks its fixed subset of `pool_size` from."""

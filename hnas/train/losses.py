@@ -7,7 +7,6 @@ from hnas.train.alpha_divergence import adaptive_alpha_divergence
 from hnas.config_schema import DISTILL_LOSSES, RANK_SCHEDULES, RANK_FORMS  # the allowed values, defined with the recipe schema
 
 
-
 def soft_cross_entropy(student_logits, teacher_logits, temperature=1.0):
     """KD as in-place distillation uses it: cross-entropy to the teacher's softened distribution."""
     teacher = F.softmax(teacher_logits.detach() / temperature, axis=-1)
@@ -34,8 +33,6 @@ def distill_loss(name, student_logits, teacher_logits, labels, temperature=1.0):
     raise HnasError(f"unknown distillation loss {name!r}; expected one of {', '.join(DISTILL_LOSSES)}")
 
 
-
-
 def rank_coefficient(schedule, epoch, weight=1.0, ramp_epochs=10):
     """The rank loss's weight at (fractional) `epoch`: constant `weight`; linear warm-up to
     `weight` over `ramp_epochs`; or progressive min(weight, whole epochs / ramp_epochs), the 2022
@@ -47,8 +44,6 @@ def rank_coefficient(schedule, epoch, weight=1.0, ramp_epochs=10):
     if schedule == "progressive":
         return min(float(weight), int(epoch) / ramp_epochs) if ramp_epochs > 0 else float(weight)
     raise HnasError(f"unknown rank loss schedule {schedule!r}; expected one of {', '.join(RANK_SCHEDULES)}")
-
-
 
 
 class PairwiseRankLoss:

@@ -11,7 +11,6 @@ from hnas.errors import HnasError
 from hnas.config_schema import STRATEGIES, DISTILL  # the allowed values, defined with the recipe schema
 
 
-
 class StepPlan:
     def __init__(self, strategy, space=None, sampler=None, num_archs=4, distill="none", rank_sampler=None,
                  rank_pairs=0):

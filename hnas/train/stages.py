@@ -19,7 +19,6 @@ from hnas.io import safe_name, write_json
 from hnas.spaces import get_space
 
 
-
 def plan_stages(config):
     """[(name, kind, stage config)], every stage's settings checked before any training."""
     stages, root = config["stages"], Path(config["output"]["dir"])  # each stage was validated with the recipe
