@@ -2,7 +2,7 @@
 ground-truth arch and of the pilot archs on the full test set (BN statistics of the full test batches),
 then subsets of them averaged, 5 draws each, against full-test scoring and the ground truth.
 
-  python benchmarks/subset_selection_offline.py --seeds 0,1 [--sizes 500,1000]
+  python benchmarks/subset_selection_offline.py --seeds 0,1,2 [--sizes 500,1000]
 
 Needs the supernets of configs/ablate_fmnist_scoring.yaml (python benchmarks/scoring_subsets.py trains
 them); the per-image losses are cached beside each run (per_image_losses.npz).
@@ -78,7 +78,7 @@ def choosers(pilots, count):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", default="0,1")
+    parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--sizes", default="500,1000")
     args = parser.parse_args()
     spec = AblationSpec(SPEC)
@@ -87,21 +87,22 @@ def main():
     entries = read_arch_file(spec.archs, space)
     gt = json.loads(open(spec.ground_truth["file"]).read())
     acc = [gt[key]["acc"] for key, _ in entries]
-    results = {}
+    results = {}  # (choice, size) -> one (vs full, vs ground truth) pair per seed, averaged over draws
     for seed in (int(s) for s in args.seeds.split(",")):
         losses, pilots = per_image_losses(spec, row, seed, entries, space)
         full = -losses.mean(1)
         for name, choose in choosers(pilots, losses.shape[1]).items():
             for size in (int(s) for s in args.sizes.split(",")):
-                for draw in range(DRAWS):
-                    subset = -losses[:, choose(size, draw)].mean(1)
-                    results.setdefault((name, size), []).append((kendall_tau(subset, full), kendall_tau(subset, acc)))
-    print(f"seeds {args.seeds}, {DRAWS} draws each; tau-b of subset scores (mean over seeds and draws)")
+                draws = [(kendall_tau(subset, full), kendall_tau(subset, acc)) for subset in
+                         (-losses[:, choose(size, draw)].mean(1) for draw in range(DRAWS))]
+                results.setdefault((name, size), []).append(np.mean(draws, axis=0))
+    print(f"seeds {args.seeds}, {DRAWS} draws each; tau-b of subset scores, mean +- std over seeds of the "
+          f"mean over draws")
     print("| choice | images | vs full-test scoring | vs ground truth |")
     print("|---|---|---|---|")
-    for (name, size), values in results.items():
-        vs_full, vs_gt = np.mean(values, axis=0)
-        print(f"| {name} | {size} | {vs_full:.3f} | {vs_gt:.3f} |")
+    for (name, size), per_seed in results.items():
+        (full_mean, gt_mean), (full_std, gt_std) = np.mean(per_seed, axis=0), np.std(per_seed, axis=0)
+        print(f"| {name} | {size} | {full_mean:.3f} ± {full_std:.3f} | {gt_mean:.3f} ± {gt_std:.3f} |")
 
 
 if __name__ == "__main__":
