@@ -126,6 +126,14 @@ def test_bad_ablation_files_fail_before_any_work(ablation, tmp_path, change, mes
     assert not (tmp_path / "out").exists()
 
 
+def test_a_row_may_augment_the_supernets_training_images(ablation):
+    raw = {**yaml.safe_load(ablation.read_text()), "rows": {"augmented": {"data.augment": "official"}}}
+    ablation.write_text(yaml.safe_dump(raw))
+    spec = AblationSpec(ablation)
+    assert spec.row_config("augmented", 0)["data"]["augment"] == "official"
+    assert spec.base["data"]["augment"] != "official"  # the ground truth keeps the recipe's
+
+
 def test_a_committed_ground_truth_file_stands_in_for_the_cache(ablation, tmp_path, monkeypatch):
     raw = yaml.safe_load(ablation.read_text())
     raw.update({"grid": {}, "rows": {"base": {}}, "fusions": {}, "subsets": [],

@@ -36,6 +36,14 @@ KEYS = {"recipe", "overrides", "archs", "ground_truth", "seeds", "rows", "grid",
         "fusions", "ks", "output", "workers"}
 GROUND_TRUTH_DEFAULTS = {"seeds": 3, "cache": "checkpoints/groundtruth", "file": None}
 FIXED_SECTIONS = ("space", "data", "standalone")  # rows share the data and the ground truth
+# ...except how the supernet's training images are augmented: the images and the ground truth stay
+ROW_DATA_KEYS = ("augment",)
+
+
+def _shared(config, section):
+    if section != "data":
+        return config[section]
+    return {k: v for k, v in config[section].items() if k not in ROW_DATA_KEYS}
 
 
 def slug(name):
@@ -139,7 +147,7 @@ class AblationSpec:
         for name in self.rows:
             for seed in self.seeds:
                 config = self.row_config(name, seed)  # unknown keys fail now, not an hour in
-                changed = [s for s in FIXED_SECTIONS if config[s] != self.base[s]]
+                changed = [s for s in FIXED_SECTIONS if _shared(config, s) != _shared(self.base, s)]
                 if changed:
                     raise HnasError(f"ablation row {name!r} changes {', '.join(changed)}; every row shares the "
                                     f"data and the stand-alone ground truth (set those in the recipe)")
