@@ -70,7 +70,7 @@ def groundtruth(config, archs, out, seeds=3, workers=1, cache="checkpoints/groun
     hnas groundtruth CONFIG --archs IN.json --out GT.json [--seeds 3] [--workers 2]"""
     from hnas.config import load_config
     from hnas.archfile import read_arch_file, space_of_file
-    from hnas.metrics import seed_vs_seed_tau, split_half_tau
+    from hnas.metrics import leave_one_seed_out_tau, seed_vs_seed_tau, split_half_tau
     from hnas.train.groundtruth import train_ground_truth, write_ground_truth
     cfg = load_config(config, **overrides)
     entries = read_arch_file(archs, space_of_file(archs, expected=cfg["space"]))
@@ -83,7 +83,8 @@ def groundtruth(config, archs, out, seeds=3, workers=1, cache="checkpoints/groun
             per_seed = [[sign * v for v in row[field]] for row in table.values()]
             what = "accuracy" if field == "accs" else "loss"
             for label, tau in (("split-half (the ceiling)", split_half_tau(per_seed)),
-                               ("one seed against another", seed_vs_seed_tau(per_seed))):
+                               ("one seed against another", seed_vs_seed_tau(per_seed)),
+                               ("one seed against the mean of the others", leave_one_seed_out_tau(per_seed))):
                 print(f"Kendall tau-b {label}, {what}: {tau['mean']:.4f} (min {tau['min']:.4f}, max {tau['max']:.4f})")
 
 

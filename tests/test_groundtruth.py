@@ -46,6 +46,7 @@ def test_hnas_groundtruth_writes_means_and_the_seed_ceiling(tmp_path, capsys):
     written = json.loads(out.read_text())
     assert list(written) == ["largest", "smallest", "mid"] and len(written["mid"]["losses"]) == 2
     assert "Kendall tau-b split-half (the ceiling), accuracy" in printed and "one seed against another, loss" in printed
+    assert "one seed against the mean of the others, accuracy" in printed
     assert json.loads((tmp_path / "gt.json.meta.json").read_text())["seeds"] == 2
 
 

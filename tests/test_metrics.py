@@ -108,3 +108,21 @@ def test_mean_ceiling_estimate_predicts_how_well_the_truth_ranks_against_a_noisy
         actual.append(kendall_tau(truth, seeds.mean(axis=1)))
     assert abs(np.mean(estimates) - np.mean(actual)) < 0.02
     assert mean_ceiling_estimate(np.repeat(np.arange(10.0)[:, None], 3, axis=1)) == pytest.approx(1.0)
+
+
+def test_leave_one_seed_out_tau_scores_one_more_run_and_a_ranker_against_the_same_means():
+    from hnas.metrics import leave_one_seed_out_tau
+    rng = np.random.default_rng(2)
+    truth = rng.normal(size=300)
+    seeds = truth[:, None] + rng.normal(scale=1.0, size=(300, 5))
+    one_run = leave_one_seed_out_tau(seeds)
+    assert one_run["seeds"] == 5 and one_run["min"] <= one_run["mean"] <= one_run["max"]
+    rest = seeds[:, 1:].mean(axis=1)
+    assert one_run["min"] <= kendall_tau(seeds[:, 0], rest) <= one_run["max"]
+    # the noise-free order beats one noisy run against the same means; so does a less noisy ranker
+    assert leave_one_seed_out_tau(seeds, pred=truth)["mean"] > one_run["mean"] + 0.1
+    assert leave_one_seed_out_tau(seeds, pred=truth + rng.normal(scale=0.5, size=300))["mean"] > one_run["mean"]
+    clean = np.repeat(np.arange(10.0)[:, None], 3, axis=1)
+    assert leave_one_seed_out_tau(clean) == pytest.approx({"mean": 1.0, "min": 1.0, "max": 1.0, "seeds": 3})
+    with pytest.raises(HnasError, match="leave-one-seed-out tau needs"):
+        leave_one_seed_out_tau(clean[:, :1])

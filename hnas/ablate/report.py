@@ -12,7 +12,8 @@ from hnas.ablate.spec import slug
 from hnas.archfile import read_arch_file, write_arch_file
 from hnas.fusion import fuse
 from hnas.io import atomic_write, write_text
-from hnas.metrics import kendall_tau, mean_ceiling_estimate, rank_report, seed_vs_seed_tau, split_half_tau
+from hnas.metrics import (kendall_tau, leave_one_seed_out_tau, mean_ceiling_estimate, rank_report, seed_vs_seed_tau,
+                          split_half_tau)
 from hnas.metrics.report import matched_scores
 from hnas.plots import save_png, subplots
 from hnas.proxies import count_params
@@ -87,7 +88,7 @@ def write_report(spec, space, gt_path, priors, cells, num_classes):
     params = {k: count_params(space, space.parse(e["arch"]), num_classes, model) for k, e in gt.items()}
     rank = lambda path: _rank_columns(path, gt_path, space, spec.ks, gt, params)  # noqa: E731
     prior_scores = {p: {k: s for k, _, s in read_arch_file(info["scores"], space, with_scores=True)}
-                    for p, info in priors.items()} if spec.fusions else {}  # read once, fused into every cell
+                    for p, info in priors.items()}  # read once, fused into every cell
     results, subsets = [], []
     for prior, info in priors.items():
         results.append({"kind": "prior", "row": prior, "seed": "", "eval": "", **rank(info["scores"]),
@@ -112,12 +113,24 @@ def write_report(spec, space, gt_path, priors, cells, num_classes):
     _write_csv(spec.output / "results.csv", results)
     if subsets:
         _write_csv(spec.output / "subsets.csv", subsets)
-    table = _markdown(spec, gt, results, subsets, params)
+    table = _markdown(spec, gt, results, subsets, params, prior_scores)
     write_text(spec.output / "table.md", table)
     return table
 
 
-def _markdown(spec, gt, results, subsets, params):
+def _one_more_run(gt, prior_scores):
+    """What training every arch once more would rank like, and the priors against the same means."""
+    per_seed = [e["accs"] for e in gt.values()]
+    seeds = len(per_seed[0])
+    runs = leave_one_seed_out_tau(per_seed)
+    priors = "; ".join(f"prior {p} {leave_one_seed_out_tau(per_seed, [scores[k] for k in gt])['mean']:.3f}"
+                       for p, scores in prior_scores.items() if all(k in scores for k in gt))
+    return (f"One more stand-alone run per arch (each seed's runs against the mean of the other {seeds - 1}, "
+            f"every seed left out once): accuracy {runs['mean']:.3f} (min {runs['min']:.3f}, max {runs['max']:.3f})"
+            + (f"; against the same means: {priors}." if priors else "."))
+
+
+def _markdown(spec, gt, results, subsets, params, prior_scores):
     accs = [e["acc"] for e in gt.values()]
     seeds = len(next(iter(gt.values()))["accs"])
     lines = [f"Ground truth: {len(gt)} archs, stand-alone test accuracy averaged over {seeds} seed(s), "
@@ -135,6 +148,7 @@ def _markdown(spec, gt, results, subsets, params):
                      f"which the rows below are scored on, a perfect ranker would reach about "
                      f"{mean_ceiling_estimate([e['accs'] for e in gt.values()]):.2f} (accuracy; Spearman-Brown "
                      f"estimate).")
+        lines.append(_one_more_run(gt, prior_scores))
     ks = [k for k in spec.ks if k <= len(gt)]
     header = (["ranker", "eval", "runs", "tau-b (acc)", "Pearson", "Spearman"] + [f"P@{k}" for k in ks]
               + ["tau-b (loss)", "tau-b vs params", "train s", "eval s/arch"])

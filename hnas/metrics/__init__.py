@@ -66,7 +66,7 @@ def rank_report(pred, true, ks=(10, 50, 100)):
 
 
 __all__ = ["kendall_tau", "pearson", "spearman", "precision_at_k", "top_k_tau", "rank_report", "seed_vs_seed_tau",
-           "split_half_tau", "mean_ceiling_estimate"]
+           "split_half_tau", "mean_ceiling_estimate", "leave_one_seed_out_tau"]
 
 
 def seed_vs_seed_tau(per_seed):
@@ -95,6 +95,21 @@ def split_half_tau(per_seed):
         splits = [split for split in splits if 0 in split[0]]  # (A, B) and (B, A) are the same split
     taus = [kendall_tau(scores[:, a].mean(axis=1), scores[:, b].mean(axis=1)) for a, b in splits]
     return {"mean": float(np.mean(taus)), "min": float(min(taus)), "max": float(max(taus)), "splits": len(taus)}
+
+
+def leave_one_seed_out_tau(per_seed, pred=None):
+    """Kendall tau-b against the mean over all seeds but one, for every seed left out: of the left-out
+    seed's runs when `pred` is None (what one more stand-alone run per arch reaches, a ranker that
+    costs a full training per arch), else of `pred` against the same means, so the two compare on
+    equal terms. {'mean', 'min', 'max', 'seeds'}."""
+    scores = np.asarray(per_seed, dtype=float)
+    if scores.ndim != 2 or scores.shape[1] < 2:
+        raise HnasError(f"leave-one-seed-out tau needs a (archs x seeds) table with >= 2 seeds, got shape {scores.shape}")
+    taus = []
+    for held_out in range(scores.shape[1]):
+        rest = np.delete(scores, held_out, axis=1).mean(axis=1)
+        taus.append(kendall_tau(scores[:, held_out] if pred is None else pred, rest))
+    return {"mean": float(np.mean(taus)), "min": float(min(taus)), "max": float(max(taus)), "seeds": len(taus)}
 
 
 def mean_ceiling_estimate(per_seed):
