@@ -89,7 +89,7 @@ def main():
     todo = [t for t in tasks if _result(t[4]) is None]
     run_tasks(_run, todo, args.workers, "short stand-alone runs", len(tasks) - len(todo))
 
-    gt = json.loads((spec.output / "ground_truth.json").read_text())
+    gt = json.loads(Path(spec.ground_truth.get("file") or spec.output / "ground_truth.json").read_text())
     keys = [key for key, _ in entries]
     truth = [gt[k]["acc"] for k in keys]
     classes = data_from_config(spec.base).num_classes
