@@ -66,7 +66,7 @@ def test_two_by_two_grid_writes_results_table_and_plot_and_resumes(ablation, tmp
     assert "| bn=full / sampler=uniform | calib_train / acc | 1 |" in table and "split-half" in table
     assert "One more stand-alone run per arch (each seed's runs against the mean of the other 1" in table
     assert "against the same means: prior params" in table
-    assert "tau-b vs params" in table and "Best prior: params" in table
+    assert "tau-b vs params | tau-b between seeds |" in table and "Best prior: params" in table
     assert "| prior: params |" in table and "| 0.5 | 48 |" in table
     assert (out / "plot.png").read_bytes()[:4] == b"\x89PNG"
     assert table in capsys.readouterr().out
@@ -172,3 +172,12 @@ def test_a_row_starts_from_another_rows_supernet_of_the_same_seed(ablation, tmp_
     cells = [json.loads((run / "cell.json").read_text()) for run in (source, fewshot)]
     assert cells[1]["train_seconds"] > cells[0]["train_seconds"]
     assert "few-shot K=2" in (tmp_path / "out" / "table.md").read_text()
+
+
+def test_agreement_between_supernet_seeds_is_the_mean_over_seed_pairs():
+    from hnas.ablate.report import between_seeds
+    first = {"a": 1.0, "b": 2.0, "c": 3.0, "d": 4.0}
+    reversed_ = {k: -v for k, v in first.items()}
+    assert between_seeds([first]) == ""  # one seed: nothing to compare
+    assert between_seeds([first, dict(first)]) == "1.000"
+    assert between_seeds([first, dict(first), reversed_]) == f"{(1 - 1 - 1) / 3:.3f}"

@@ -86,7 +86,13 @@ def write_report(spec, space, gt_path, priors, cells, num_classes):
     gt = json.loads(gt_path.read_text())
     model = {"name": spec.base["model"]["name"]}
     params = {k: count_params(space, space.parse(e["arch"]), num_classes, model) for k, e in gt.items()}
-    rank = lambda path: _rank_columns(path, gt_path, space, spec.ks, gt, params)  # noqa: E731
+    seed_scores = defaultdict(list)  # (kind, row, eval) -> one {key: score} per seed
+
+    def rank(path, group=None):
+        if group:
+            seed_scores[group].append({k: s for k, _, s in read_arch_file(path, space, with_scores=True)})
+        return _rank_columns(path, gt_path, space, spec.ks, gt, params)
+
     prior_scores = {p: {k: s for k, _, s in read_arch_file(info["scores"], space, with_scores=True)}
                     for p, info in priors.items()}  # read once, fused into every cell
     results, subsets = [], []
@@ -96,13 +102,13 @@ def write_report(spec, space, gt_path, priors, cells, num_classes):
     for cell in cells:
         for name, info in cell["evals"].items():
             results.append({"kind": "supernet", "row": cell["row"], "seed": cell["seed"], "eval": name,
-                            **rank(info["scores"]),
+                            **rank(info["scores"], ("supernet", cell["row"], name)),
                             "train_seconds": cell["train_seconds"], "eval_seconds_per_arch": info["seconds_per_arch"]})
         first_eval, first = next(iter(cell["evals"].items()))
         for name, fusion in spec.fusions.items():
             fused = _fused_file(spec, space, cell, name, fusion, prior_scores)
             results.append({"kind": "fused", "row": f"{cell['row']} + {name}", "seed": cell["seed"],
-                            "eval": first_eval, **rank(fused), "train_seconds": cell["train_seconds"],
+                            "eval": first_eval, **rank(fused, ("fused", f"{cell['row']} + {name}", first_eval)), "train_seconds": cell["train_seconds"],
                             "eval_seconds_per_arch": first["seconds_per_arch"]})
         full = cell["subsets"].get("1.0")
         for fraction, info in cell["subsets"].items():
@@ -113,7 +119,7 @@ def write_report(spec, space, gt_path, priors, cells, num_classes):
     _write_csv(spec.output / "results.csv", results)
     if subsets:
         _write_csv(spec.output / "subsets.csv", subsets)
-    table = _markdown(spec, gt, results, subsets, params, prior_scores)
+    table = _markdown(spec, gt, results, subsets, params, prior_scores, seed_scores)
     write_text(spec.output / "table.md", table)
     return table
 
@@ -130,7 +136,17 @@ def _one_more_run(gt, prior_scores):
             + (f"; against the same means: {priors}." if priors else "."))
 
 
-def _markdown(spec, gt, results, subsets, params, prior_scores):
+def between_seeds(scores_per_seed):
+    """Mean Kendall tau-b between every two seeds' scores of a row ({key: score} per seed): high
+    agreement between seeds beside a low tau against the ground truth means a systematic error
+    that more seeds cannot average away."""
+    if len(scores_per_seed) < 2:
+        return ""
+    keys = list(scores_per_seed[0])
+    return f"{seed_vs_seed_tau([[scores[k] for scores in scores_per_seed] for k in keys])['mean']:.3f}"
+
+
+def _markdown(spec, gt, results, subsets, params, prior_scores, seed_scores):
     accs = [e["acc"] for e in gt.values()]
     seeds = len(next(iter(gt.values()))["accs"])
     lines = [f"Ground truth: {len(gt)} archs, stand-alone test accuracy averaged over {seeds} seed(s), "
@@ -151,7 +167,7 @@ def _markdown(spec, gt, results, subsets, params, prior_scores):
         lines.append(_one_more_run(gt, prior_scores))
     ks = [k for k in spec.ks if k <= len(gt)]
     header = (["ranker", "eval", "runs", "tau-b (acc)", "Pearson", "Spearman"] + [f"P@{k}" for k in ks]
-              + ["tau-b (loss)", "tau-b vs params", "train s", "eval s/arch"])
+              + ["tau-b (loss)", "tau-b vs params", "tau-b between seeds", "train s", "eval s/arch"])
     lines += ["", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     groups = defaultdict(list)
     for r in results:
@@ -162,6 +178,7 @@ def _markdown(spec, gt, results, subsets, params, prior_scores):
         cells = [label, name, str(len(rs))]
         cells += [_mean_spread([r[c] for r in rs]) for c in ["kendall_tau_b", "pearson", "spearman"]
                   + [f"precision@{k}" for k in ks] + ["kendall_tau_b_loss", "kendall_tau_b_params"]]
+        cells.append(between_seeds(seed_scores.get((kind, row, name), [])))
         cells += [_mean_spread([r["train_seconds"] for r in rs], 0) if kind != "prior" else "",
                   _mean_spread([r["eval_seconds_per_arch"] for r in rs], 4)]
         lines.append("| " + " | ".join(cells) + " |")
