@@ -14,7 +14,6 @@ Every run keeps its result.json, so a rerun does only what is missing. Writes
 OUTPUT/finetune_rank.md (OUTPUT: the ablation's output directory) and prints it.
 """
 import hnas  # noqa: F401  (zlib guard before paddle)
-import argparse
 import copy
 import json
 from pathlib import Path
@@ -22,14 +21,14 @@ from pathlib import Path
 import numpy as np
 
 from hnas.ablate.run import CELL_FILE
-from hnas.ablate.spec import AblationSpec, slug
+from hnas.ablate.spec import slug
 from hnas.archfile import read_arch_file
 from hnas.build import data_from_config
 from hnas.io import write_text
 from hnas.metrics import kendall_tau, leave_one_seed_out_tau, split_half_tau
 from hnas.parallel import output_to, run_tasks
 from hnas.proxies import count_params
-from hnas.spaces import get_space
+from row_args import load_row, row_parser
 
 KINDS = ("scratch", "supernet init")
 
@@ -70,17 +69,12 @@ def _mean_std(values):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--ablation", default="configs/ablate_fmnist.yaml")
-    parser.add_argument("--row", default="3rd place (shared FC), weight decay 5e-4")
-    parser.add_argument("--seeds", default="0,1,2")
+    parser = row_parser(__doc__)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    spec = AblationSpec(args.ablation)
-    seeds = [int(s) for s in args.seeds.split(",")]
-    space = get_space(spec.base["space"])
-    entries = read_arch_file(spec.archs, space)
+    spec, space, entries = load_row(args)
+    seeds = args.seeds
     out = spec.output / "finetune" / f"{args.epochs}_epochs"
     tasks = []
     for seed in seeds:
