@@ -92,17 +92,20 @@ class SupernetScorer:
             if was_training:
                 net.train()
 
+    @contextmanager
+    def scoring_net(self, arch):
+        """The supernet as it scores `arch`: arch_ready, and with bn_mode batch, batch statistics."""
+        with self.arch_ready(arch) as net, (net.bn_stats_mode("batch") if self.bn_mode == "batch" else nullcontext()):
+            yield net
+
     @paddle.no_grad()
     def per_image_losses(self, arch):
         """Cross-entropy of every test image (in the order of the test batches) under `arch`."""
         losses = []
-        with self.arch_ready(arch) as net, self._bn_for_scoring(net):
+        with self.scoring_net(arch) as net:
             for images, labels in self.test_batches:
                 losses.append(F.cross_entropy(net(images), labels, reduction="none").numpy().reshape(-1))
         return np.concatenate(losses)
-
-    def _bn_for_scoring(self, net):
-        return net.bn_stats_mode("batch") if self.bn_mode == "batch" else nullcontext()
 
     def for_arch(self, arch):
         """The scorer that scores `arch` (this one; a few-shot scorer picks the arch's part)."""
@@ -110,7 +113,7 @@ class SupernetScorer:
 
     def evaluate(self, arch):
         """{'loss', 'acc', 'score'}; score is -loss or acc, higher is better."""
-        with self.arch_ready(arch) as net, self._bn_for_scoring(net):
+        with self.scoring_net(arch) as net:
             result = loss_and_accuracy(net, self.test_batches)
         result["score"] = -result["loss"] if self.metric == "loss" else result["acc"]
         return result

@@ -20,11 +20,12 @@ from hnas.proxies import count_params
 
 
 def _rank_columns(pred_path, gt_path, space, ks, gt, params):
+    """The rank columns of one score file, and its scores {key: score} of the ground-truth archs."""
     keys, pred, acc = matched_scores(pred_path, gt_path, space)
     report = rank_report(pred, acc, ks)
     report["kendall_tau_b_loss"] = kendall_tau(pred, [-gt[k]["loss"] for k in keys])
     report["kendall_tau_b_params"] = kendall_tau(pred, [params[k] for k in keys])
-    return report
+    return report, dict(zip(keys, pred))
 
 
 def _fused_file(spec, space, cell, name, fusion, prior_scores):
@@ -89,9 +90,10 @@ def write_report(spec, space, gt_path, priors, cells, num_classes):
     seed_scores = defaultdict(list)  # (kind, row, eval) -> one {key: score} per seed
 
     def rank(path, group=None):
+        report, scores = _rank_columns(path, gt_path, space, spec.ks, gt, params)
         if group:
-            seed_scores[group].append({k: s for k, _, s in read_arch_file(path, space, with_scores=True)})
-        return _rank_columns(path, gt_path, space, spec.ks, gt, params)
+            seed_scores[group].append(scores)
+        return report
 
     prior_scores = {p: {k: s for k, _, s in read_arch_file(info["scores"], space, with_scores=True)}
                     for p, info in priors.items()}  # read once, fused into every cell
@@ -107,8 +109,9 @@ def write_report(spec, space, gt_path, priors, cells, num_classes):
         first_eval, first = next(iter(cell["evals"].items()))
         for name, fusion in spec.fusions.items():
             fused = _fused_file(spec, space, cell, name, fusion, prior_scores)
-            results.append({"kind": "fused", "row": f"{cell['row']} + {name}", "seed": cell["seed"],
-                            "eval": first_eval, **rank(fused, ("fused", f"{cell['row']} + {name}", first_eval)), "train_seconds": cell["train_seconds"],
+            row = f"{cell['row']} + {name}"
+            results.append({"kind": "fused", "row": row, "seed": cell["seed"], "eval": first_eval,
+                            **rank(fused, ("fused", row, first_eval)), "train_seconds": cell["train_seconds"],
                             "eval_seconds_per_arch": first["seconds_per_arch"]})
         full = cell["subsets"].get("1.0")
         for fraction, info in cell["subsets"].items():

@@ -36,7 +36,8 @@ KEYS = {"recipe", "overrides", "archs", "ground_truth", "seeds", "rows", "grid",
         "fusions", "ks", "output", "workers"}
 GROUND_TRUTH_DEFAULTS = {"seeds": 3, "cache": "checkpoints/groundtruth", "file": None}
 FIXED_SECTIONS = ("space", "data", "standalone")  # rows share the data and the ground truth
-# ...except how the supernet's training images are augmented: the images and the ground truth stay
+# ...except how the supernet's training images are augmented, which leaves the images and the
+# ground truth as they are
 ROW_DATA_KEYS = ("augment",)
 
 
