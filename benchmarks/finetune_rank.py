@@ -20,15 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-from hnas.ablate.run import CELL_FILE
 from hnas.ablate.spec import slug
-from hnas.archfile import read_arch_file
 from hnas.build import data_from_config
 from hnas.io import write_text
-from hnas.metrics import kendall_tau, leave_one_seed_out_tau, split_half_tau
+from hnas.metrics import kendall_tau
 from hnas.parallel import output_to, run_tasks
-from hnas.proxies import count_params
-from row_args import load_row, row_parser
+from per_row import Truth, load_row, row_parser, row_scores
 
 KINDS = ("scratch", "supernet init")
 
@@ -64,10 +61,6 @@ def _result(directory):
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def _mean_std(values):
-    return f"{np.mean(values):.3f} ± {np.std(values):.3f}"
-
-
 def main():
     parser = row_parser(__doc__)
     parser.add_argument("--epochs", type=int, default=2)
@@ -87,44 +80,20 @@ def main():
     todo = [t for t in tasks if _result(t[4]) is None]
     run_tasks(_run, todo, args.workers, "short stand-alone runs", len(tasks) - len(todo))
 
-    gt = json.loads(Path(spec.ground_truth.get("file") or spec.output / "ground_truth.json").read_text())
-    keys = [key for key, _ in entries]
-    truth = [gt[k]["acc"] for k in keys]
-    classes = data_from_config(spec.base).num_classes
-    params = [count_params(space, space.parse(text), classes, spec.base["model"]) for _, text in entries]
-
-    def scores_in(path):
-        scored = {k: s for k, _, s in read_arch_file(path, space, with_scores=True)}
-        return [scored[k] for k in keys]
-
-    def taus(scores_by_seed):
-        return ([kendall_tau(s, truth) for s in scores_by_seed], [kendall_tau(s, params) for s in scores_by_seed])
-
-    rows = []
-    prior = scores_in(spec.output / "priors" / "zen.json")
-    rows.append(("prior: zen (best prior)", "", f"{kendall_tau(prior, truth):.3f}", f"{kendall_tau(prior, params):.3f}", ""))
-    per_seed = [gt[k]["accs"] for k in keys]
-    rows.append(("ground truth's ceiling (split-half)", "", f"{split_half_tau(per_seed)['mean']:.3f}", "", ""))
-    one_run = leave_one_seed_out_tau(per_seed)
-    rows.append((f"one more stand-alone run (vs the other {len(per_seed[0]) - 1} seeds' mean)",
-                 str(spec.base["standalone"]["epochs"]),
-                 f"{one_run['mean']:.3f} ({one_run['min']:.3f}..{one_run['max']:.3f})", "", ""))
-    first_eval = next(iter(spec.evals))
-    supernet = [scores_in(json.loads((spec.run_dir(args.row, s) / CELL_FILE).read_text())["evals"][first_eval]["scores"])
-                for s in seeds]
-    vs_truth, vs_params = taus(supernet)
-    rows.append((f"supernet alone ({args.row})", "0", _mean_std(vs_truth), _mean_std(vs_params), ""))
+    truth = Truth(spec, space, entries, data_from_config(spec.base).num_classes)
+    rows = [(label, "", tau, vs_params, "") for label, tau, vs_params in truth.reference_rows(spec, space)]
+    supernet = [row_scores(spec, space, args.row, seed) for seed in seeds]
+    rows.append((f"supernet alone ({args.row})", "0", *truth.tau_cells(supernet), ""))
     for kind in KINDS:
-        scores = [[_result(_run_dir(out, kind, args.row, seed, text))["acc"] for _, text in entries]
-                  for seed in seeds]
-        vs_truth, vs_params = taus(scores)
-        mean_acc = np.mean(scores)
-        rows.append((f"{kind} + {args.epochs} stand-alone epoch(s)", str(args.epochs), _mean_std(vs_truth),
-                     _mean_std(vs_params), f"{mean_acc:.3f}"))
+        accs = [{key: _result(_run_dir(out, kind, args.row, seed, text))["acc"] for key, text in entries}
+                for seed in seeds]
+        mean_acc = np.mean([list(a.values()) for a in accs])
+        rows.append((f"{kind} + {args.epochs} stand-alone epoch(s)", str(args.epochs), *truth.tau_cells(accs),
+                     f"{mean_acc:.3f}"))
     lines = [f"Short stand-alone training, from scratch or from the supernet of row {args.row!r} "
-             f"({len(seeds)} seeds, {len(keys)} archs; ground truth: {spec.base['standalone']['epochs']} epochs "
-             f"from scratch, {len(per_seed[0])}-seed mean; stand-alone accuracy agrees with params at "
-             f"{kendall_tau(truth, params):.3f})", "",
+             f"({len(seeds)} seeds, {len(truth.keys)} archs; ground truth: {spec.base['standalone']['epochs']} epochs "
+             f"from scratch, {len(truth.per_seed[0])}-seed mean; stand-alone accuracy agrees with params at "
+             f"{kendall_tau(truth.acc, truth.params):.3f})", "",
              "| ranker | stand-alone epochs per arch | tau-b vs ground truth | tau-b vs params | mean test acc |",
              "|---|---|---|---|---|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]

@@ -13,7 +13,6 @@ Needs the row's supernet checkpoints (hnas ablate keeps them); writes OUTPUT/lin
 """
 import hnas  # noqa: F401  (zlib guard before paddle)
 import json
-from pathlib import Path
 
 import numpy as np
 import paddle
@@ -21,23 +20,19 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 from sklearn.preprocessing import StandardScaler
 
-from hnas.ablate.run import CELL_FILE
 from hnas.ablate.report import between_seeds
 from hnas.ablate.spec import slug
-from hnas.archfile import read_arch_file
 from hnas.build import build_scorer, data_from_config
 from hnas.io import write_json
-from hnas.metrics import kendall_tau
-from hnas.proxies import count_params
 from hnas.scoring import fixed_batches
-from row_args import load_row, row_parser
+from per_row import Truth, load_row, row_parser, row_scores
 
 
 @paddle.no_grad()
 def classifier_inputs(scorer, arch, batches):
     """The pooled features the supernet's classifier reads for `arch`, with their labels."""
     captured = []
-    with scorer.arch_ready(arch) as net, scorer._bn_for_scoring(net):
+    with scorer.scoring_net(arch) as net:
         hook = net.fc.register_forward_pre_hook(lambda layer, inputs: captured.append(inputs[0].numpy()))
         try:
             labels = [(net(images), labels.numpy().reshape(-1))[1] for images, labels in batches]
@@ -75,29 +70,17 @@ def main():
         write_json(out, done, indent=1)
         print(f"seed {seed}: {len(entries)} archs probed")
 
-    gt = json.loads(Path(spec.ground_truth["file"]).read_text())
-    keys = [key for key, _ in entries]
-    truth = [gt[k]["acc"] for k in keys]
-    params = [count_params(space, space.parse(text), data.num_classes, spec.base["model"]) for _, text in entries]
-    first_eval = next(iter(spec.evals))
-
-    def own_scores(seed):
-        path = json.loads((spec.run_dir(args.row, seed) / CELL_FILE).read_text())["evals"][first_eval]["scores"]
-        return {k: s for k, _, s in read_arch_file(path, space, with_scores=True)}
-
-    rankers = {"supernet's own classifier (test loss)": [own_scores(s) for s in seeds],
+    truth = Truth(spec, space, entries, data.num_classes)
+    keys = truth.keys
+    rankers = {"supernet's own classifier (test loss)": [row_scores(spec, space, args.row, s) for s in seeds],
                "per-arch probe, test loss": [{k: -done[str(s)][k]["loss"] for k in keys} for s in seeds],
                "per-arch probe, test accuracy": [{k: done[str(s)][k]["acc"] for k in keys} for s in seeds]}
-    zen = {k: s for k, _, s in read_arch_file(spec.output / "priors" / "zen.json", space, with_scores=True)}
     lines = [f"Row {args.row!r}, {len(seeds)} supernet seeds, {len(keys)} archs", "",
-             "| ranker | tau-b vs ground truth | tau-b vs params | tau-b between seeds |", "|---|---|---|---|",
-             f"| prior: zen (best prior) | {kendall_tau([zen[k] for k in keys], truth):.3f} | "
-             f"{kendall_tau([zen[k] for k in keys], params):.3f} | |"]
+             "| ranker | tau-b vs ground truth | tau-b vs params | tau-b between seeds |", "|---|---|---|---|"]
+    lines += [f"| {label} | {tau} | {vs_params} | |" for label, tau, vs_params in truth.reference_rows(spec, space)]
     for name, per_seed in rankers.items():
-        vs_truth = [kendall_tau([s[k] for k in keys], truth) for s in per_seed]
-        vs_params = [kendall_tau([s[k] for k in keys], params) for s in per_seed]
-        lines.append(f"| {name} | {np.mean(vs_truth):.3f} ± {np.std(vs_truth):.3f} | "
-                     f"{np.mean(vs_params):.3f} ± {np.std(vs_params):.3f} | {between_seeds(per_seed)} |")
+        vs_truth, vs_params = truth.tau_cells(per_seed)
+        lines.append(f"| {name} | {vs_truth} | {vs_params} | {between_seeds(per_seed)} |")
     print("\n".join(lines))
 
 
