@@ -122,6 +122,9 @@ def test_leave_one_seed_out_tau_scores_one_more_run_and_a_ranker_against_the_sam
     # the noise-free order beats one noisy run against the same means; so does a less noisy ranker
     assert leave_one_seed_out_tau(seeds, pred=truth)["mean"] > one_run["mean"] + 0.1
     assert leave_one_seed_out_tau(seeds, pred=truth + rng.normal(scale=0.5, size=300))["mean"] > one_run["mean"]
+    # a callable ranker sees the left-out seed's runs: handing them back is one more run
+    assert leave_one_seed_out_tau(seeds, pred=lambda run: run) == one_run
+    assert leave_one_seed_out_tau(seeds, pred=lambda run: run + 2 * truth)["mean"] > one_run["mean"] + 0.1
     clean = np.repeat(np.arange(10.0)[:, None], 3, axis=1)
     assert leave_one_seed_out_tau(clean) == pytest.approx({"mean": 1.0, "min": 1.0, "max": 1.0, "seeds": 3})
     with pytest.raises(HnasError, match="leave-one-seed-out tau needs"):

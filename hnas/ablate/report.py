@@ -10,7 +10,7 @@ import numpy as np
 
 from hnas.ablate.spec import slug
 from hnas.archfile import read_arch_file, write_arch_file
-from hnas.fusion import fuse
+from hnas.fusion import DEFAULT_WEIGHT, fuse
 from hnas.io import atomic_write, write_text
 from hnas.metrics import (kendall_tau, leave_one_seed_out_tau, mean_ceiling_estimate, rank_report, seed_vs_seed_tau,
                           split_half_tau)
@@ -128,15 +128,23 @@ def write_report(spec, space, gt_path, priors, cells, num_classes):
 
 
 def _one_more_run(gt, prior_scores):
-    """What training every arch once more would rank like, and the priors against the same means."""
+    """What training every arch once more would rank like, alone and fused with each prior at the
+    default weight (the most a ranker as good as one stand-alone run can reach by fusion), and the
+    priors against the same means."""
     per_seed = [e["accs"] for e in gt.values()]
     seeds = len(per_seed[0])
     runs = leave_one_seed_out_tau(per_seed)
-    priors = "; ".join(f"prior {p} {leave_one_seed_out_tau(per_seed, [scores[k] for k in gt])['mean']:.3f}"
-                       for p, scores in prior_scores.items() if all(k in scores for k in gt))
+    priors = {p: scores for p, scores in prior_scores.items() if all(k in scores for k in gt)}
+
+    def fused_with(name):
+        return lambda run: list(fuse(dict(zip(gt, run)), {name: priors[name]}, {name: DEFAULT_WEIGHT}).values())
+
+    alone = "; ".join(f"prior {p} {leave_one_seed_out_tau(per_seed, [priors[p][k] for k in gt])['mean']:.3f}"
+                      for p in priors)
+    fused = "; ".join(f"the run + {p} {leave_one_seed_out_tau(per_seed, fused_with(p))['mean']:.3f}" for p in priors)
     return (f"One more stand-alone run per arch (each seed's runs against the mean of the other {seeds - 1}, "
             f"every seed left out once): accuracy {runs['mean']:.3f} (min {runs['min']:.3f}, max {runs['max']:.3f})"
-            + (f"; against the same means: {priors}." if priors else "."))
+            + (f"; against the same means: {alone}; fused (weight {DEFAULT_WEIGHT:g}): {fused}." if priors else "."))
 
 
 def between_seeds(scores_per_seed):

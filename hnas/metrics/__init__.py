@@ -101,14 +101,17 @@ def leave_one_seed_out_tau(per_seed, pred=None):
     """Kendall tau-b against the mean over all seeds but one, for every seed left out: of the left-out
     seed's runs when `pred` is None (what one more stand-alone run per arch reaches, a ranker that
     costs a full training per arch), else of `pred` against the same means, so the two compare on
-    equal terms. {'mean', 'min', 'max', 'seeds'}."""
+    equal terms. A callable `pred` maps the left-out seed's runs to a ranker's scores (e.g. that run
+    fused with a prior: what the best trained ranker fused with it could reach).
+    {'mean', 'min', 'max', 'seeds'}."""
     scores = np.asarray(per_seed, dtype=float)
     if scores.ndim != 2 or scores.shape[1] < 2:
         raise HnasError(f"leave-one-seed-out tau needs a (archs x seeds) table with >= 2 seeds, got shape {scores.shape}")
     taus = []
     for held_out in range(scores.shape[1]):
         rest = np.delete(scores, held_out, axis=1).mean(axis=1)
-        taus.append(kendall_tau(scores[:, held_out] if pred is None else pred, rest))
+        run = scores[:, held_out]
+        taus.append(kendall_tau(run if pred is None else pred(run) if callable(pred) else pred, rest))
     return {"mean": float(np.mean(taus)), "min": float(min(taus)), "max": float(max(taus)), "seeds": len(taus)}
 
 
