@@ -10,6 +10,7 @@ from typing import Any, Dict, Protocol, Sequence, runtime_checkable
 @runtime_checkable
 class Space(Protocol):
     name: str  # the registry name (resnet20, resnet48)
+    elastic_depth: bool  # False: every arch uses every gene (a fixed list of positions); True: depth genes decide which width genes count
 
     def parse(self, text: str, key: str = None) -> Any:
         """The arch of a competition string; one ArchError naming `key` if it is not one."""

@@ -27,3 +27,14 @@ def test_the_multi_branch_supernet_and_a_few_shot_part_satisfy_the_protocols():
     branched.branch()
     assert isinstance(branched, Supernet)
     assert isinstance(SpaceSplit(get_space("resnet48"), "depth3", 2).part(1), Space)
+
+
+def test_a_few_shot_part_keeps_its_spaces_kind_and_strict_fair_draws_only_its_part():
+    from hnas.spaces.samplers import StrictFairSampler
+    from hnas.spaces.split import SpaceSplit
+    assert not get_space("resnet20").elastic_depth and get_space("resnet48").elastic_depth
+    part = SpaceSplit(get_space("resnet20"), "c19", 2).part(0)
+    assert isinstance(part, Space) and not part.elastic_depth
+    sampler = StrictFairSampler(part, seed=0)
+    draws = [sampler.draw(i) for i in range(2 * sampler.block_size)]
+    assert {a[18] for a in draws} == set(part.gene_choices()[18]) and all(part.validate(a) == a for a in draws)

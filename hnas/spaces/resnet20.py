@@ -31,6 +31,7 @@ class ResNet20Space:
     """Parse, format, validate and measure ResNet20 channel archs."""
 
     name = "resnet20"
+    elastic_depth = False
     choices = CHOICES
 
     def parse(self, text, key=None):

@@ -46,6 +46,7 @@ class ResNet48Space:
     """Parse, format, validate and measure ResNet48 depth + width archs."""
 
     name = "resnet48"
+    elastic_depth = True
     depth_ranges = DEPTH_RANGES
     width_codes = WIDTH_CODES
 

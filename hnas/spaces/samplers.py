@@ -28,17 +28,17 @@ class StrictFairSampler:
     k / len(choices) times."""
 
     def __init__(self, space, seed=0):
-        if not hasattr(space, "choices"):
+        if space.elastic_depth:
             raise HnasError(f"strict_fair needs a space with a fixed list of positions; {space.name} has "
                             f"elastic depth (use uniform or progressive)")
         self.space, self.seed = space, seed
-        self.block_size = lcm(*(len(c) for c in space.choices))
+        self.block_size = lcm(*(len(c) for c in space.gene_choices()))
         self._block = lru_cache(maxsize=4)(self._make_block)
 
     def _make_block(self, block_index):
         rng = _rng(self.seed, "block", block_index)
         columns = []
-        for choices in self.space.choices:
+        for choices in self.space.gene_choices():
             column = list(choices) * (self.block_size // len(choices))
             rng.shuffle(column)
             columns.append(column)
@@ -87,7 +87,7 @@ class ProgressiveShrinkingSampler:
     phase the whole space. Which phase a draw belongs to follows from the training step."""
 
     def __init__(self, space, steps_per_epoch, phase_epochs, seed=0, depth_phases=2, width_phases=3):
-        if not hasattr(space, "depth_ranges"):
+        if not space.elastic_depth:
             raise HnasError(f"progressive shrinking needs elastic depth and width; {space.name} has neither")
         self.phases = progressive_phases(space, depth_phases, width_phases)
         epochs = [phase_epochs] * len(self.phases) if isinstance(phase_epochs, int) else list(phase_epochs)
@@ -121,7 +121,7 @@ class WidthLevelsSampler:
     training after it, draws from every choice."""
 
     def __init__(self, space, steps_per_epoch, phase_epochs, seed=0, levels=4):
-        if not hasattr(space, "choices"):
+        if space.elastic_depth:
             raise HnasError(f"the levels sampler needs a space with a fixed list of positions; {space.name} has "
                             f"elastic depth (use progressive)")
         if int(levels) < 1 or int(phase_epochs) < 0:
@@ -134,7 +134,7 @@ class WidthLevelsSampler:
         """Each position's admitted choices at `step`."""
         epoch = step // self.steps_per_epoch
         phase = min(self.levels - 1, epoch // self.phase_epochs) if self.phase_epochs else self.levels - 1
-        return [c[len(c) * (self.levels - 1 - phase) // self.levels:] for c in self.space.choices]
+        return [c[len(c) * (self.levels - 1 - phase) // self.levels:] for c in self.space.gene_choices()]
 
     def draw(self, index, step=None):
         if step is None:

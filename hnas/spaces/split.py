@@ -78,13 +78,6 @@ class SubSpace:
         choices[self.split.position] = self.allowed
         return tuple(choices)
 
-    @property
-    def choices(self):
-        """Per-position choices (spaces with fixed positions only: strict-fair sampling uses them)."""
-        choices = list(self.base.choices)
-        choices[self.split.position] = self.allowed
-        return tuple(choices)
-
     def validate(self, arch, key=None, **kwargs):
         arch = self.base.validate(arch, key, **kwargs)
         if self.split.part_of(arch) != self.index:
