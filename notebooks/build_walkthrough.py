@@ -119,8 +119,8 @@ display(Image(str(WORK / "supernet_vs_gt.png")))"""),
 Priors need no training: parameter count, FLOPs and the Zen-score. On the real 2021 ground truth the
 Zen-score reaches Kendall tau-b 0.630 and the parameter count 0.587 (benchmarks/README.md). On the small
 benchmarks here the Zen-score ranks better than every supernet; `hnas fuse` adds a prior to the supernet's
-scores (normalised ranks, the prior weighted 2 by default), which brought every Fashion-MNIST supernet to the
-prior's level (`hnas test --eval.fuse zen` does it while scoring). The 2022 3rd place added a prior to
+scores (normalised ranks, the prior weighted 2 by default), which brought the best Fashion-MNIST supernets to
+the prior's level, not above it (`hnas test --eval.fuse zen` does it while scoring). The 2022 3rd place added a prior to
 supernet training as a pairwise rank loss; `--train.rank_loss flops|params|zen` does that."""),
     ("code", """for prior in ("params", "flops", "zen"):
     out = WORK / f"prior_{prior}.json"
