@@ -6,7 +6,7 @@ seed against another, and the priors against the seed mean.
 
   hnas groundtruth configs/fmnist_rank_benchmark.yaml --archs benchmarks/fmnist_pilot_archs.json --seeds 2 \\
       --out benchmarks/fmnist_pilot_gt_8000.json --workers 2 --cache benchmarks/fmnist_gt_runs --data.train_size 8000
-  hnas groundtruth configs/fmnist_rank_benchmark.yaml --archs benchmarks/fmnist_pilot_archs.json --seeds 2 \\
+  hnas groundtruth configs/fmnist_rank_benchmark.yaml --archs benchmarks/fmnist_pilot_archs.json --seeds 5 \\
       --out benchmarks/fmnist_pilot_gt_40ep.json --workers 2 --cache benchmarks/fmnist_gt_runs --standalone.epochs 40
   python benchmarks/gt_budget_pilot.py [--pilot LABEL=GT.json ...]
 """
@@ -16,6 +16,8 @@ import json
 import numpy as np
 
 from hnas.metrics import kendall_tau, seed_vs_seed_tau
+from hnas.spaces import get_space
+from per_row import scored
 
 PRIORS = "benchmarks/out/ablate_fmnist/priors/{}.json"
 PILOTS = ["8,000 training images=benchmarks/fmnist_pilot_gt_8000.json",
@@ -52,8 +54,7 @@ def main():
     pilots = [(label, json.load(open(path))) for label, path in (args.pilot or [pilot_arg(p) for p in PILOTS])]
     base = json.load(open(args.base))
     keys = list(pilots[0][1])
-    priors = {name: {k: v["acc"] for k, v in json.load(open(PRIORS.format(name))).items()}
-              for name in ("params", "zen")}
+    priors = {name: scored(PRIORS.format(name), get_space("resnet20")) for name in ("params", "zen")}
     lines = [f"The same {len(keys)} archs in every ground truth, with all of its seeds. Seed std: pooled over archs; the archs' "
              f"true spread: the variance of their seed means less the seed noise's share of it (noise^2 / seeds); "
              f"ratio: the two divided, how far apart archs are in units of one run's noise", "",

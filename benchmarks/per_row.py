@@ -1,6 +1,7 @@
 """What the per-row benchmark scripts (finetune_rank.py, linear_probe_rank.py) share: their command
 line (which ablation, which of its rows, which seeds), the ground truth they rank against, a row's own
-supernet scores, and the mean +- std cells of their tables."""
+supernet scores, and the mean +- std cells of their tables (gt_budget_pilot.py reads its priors with
+`scored` too)."""
 import argparse
 import json
 from pathlib import Path
