@@ -113,7 +113,8 @@ def proxy(archs, out, proxy="params", space=None, num_classes=None, image_size=N
 def fuse(scores, out, prior=(), method="rank", weight=None, space=None, num_classes=None, image_size=None,
          model=None):
     """Fuse supernet scores with priors (no ground truth): hnas fuse --scores S.json --prior zen --prior params
-    --out F.json [--prior zen=0.3 (own weight)] [--prior P.json (a score file)] [--weight W (default for all)]
+    --out F.json [--prior zen=0.3 (own weight)] [--prior P.json=1 (a score file, with its weight)]
+    [--weight W (for priors given without one; default auto: set from the supernet's agreement with each prior)]
     [--method rank|zscore] [--space S (default: the strings' own)] [--num_classes N --image_size N --model NAME (for priors computed
     here)]; the method and weights go to F.json.fusion.json"""
     from hnas.archfile import space_of_file
@@ -123,6 +124,40 @@ def fuse(scores, out, prior=(), method="rank", weight=None, space=None, num_clas
                         DEFAULT_WEIGHT if weight is None else weight, num_classes, image_size, model)
     weights = ", ".join(f"{name} {p['weight']:g}" for name, p in record["priors"].items())
     print(f"wrote {out} ({method} fusion: supernet 1, {weights}); record: {record_path(out)}")
+
+
+def predict(config=None, archs=None, out=None, checkpoint=None, scores=None, sample=None, select="spread", target=None,
+            max_sample=None, plateau=0.01, folds=5, seed=0, shard=None, space=None, **overrides):
+    """Score a sample of an arch file with the supernet and fill in the rest with an accuracy predictor:
+    hnas predict CONFIG --checkpoint RUN --archs ALL.json --out OUT.json --sample 2500 [--select spread|random]
+    [--target 0.95 --max_sample 10000 --plateau 0.01: double the sample until the fill-in's K-fold tau-b
+    reaches the target, stops rising or hits the cap] [--folds 5] [--seed 0] [--shard I/N];
+    or fill in from scores you have: hnas predict --scores SOME.json --archs ALL.json --out OUT.json.
+    OUT.json.predict.json records which archs were predicted, the predictor and the fill-in's quality."""
+    from hnas.predictor.fill import RULES_NOTE, record_path
+    from hnas.predictor.run import predict_from_scores, predict_with_supernet
+    if archs is None or out is None:
+        raise HnasError("hnas predict needs --archs ALL.json and --out OUT.json")
+    if scores is not None:
+        given = [name for name, value in (("CONFIG", config), ("--checkpoint", checkpoint), ("--sample", sample))
+                 if value is not None]
+        if given or overrides:
+            raise HnasError(f"hnas predict --scores fills in from a score file: {', '.join(given or overrides)} "
+                            "belong to scoring with a supernet")
+        record = predict_from_scores(scores, archs, out, folds=folds, seed=seed, space=space)
+    else:
+        missing = [name for name, value in (("--checkpoint", checkpoint), ("--sample", sample)) if value is None]
+        if missing:
+            raise HnasError(f"hnas predict needs {', '.join(missing)} (or --scores SOME.json to fill in from scores)")
+        from hnas.config import load_config
+        record = predict_with_supernet(load_config(config, **overrides), checkpoint, archs, out, sample, select,
+                                       target, max_sample, plateau, folds, seed, shard)
+    if record is None:
+        return
+    print(f"wrote {out}: {record['scored']} archs scored, {record['predicted']} predicted; fill-in K-fold tau-b "
+          f"{record['fill_in_quality']['kfold_tau_b']:.4f}; record: {record_path(out)}")
+    if record["space"] == "resnet48":
+        print(f"hnas: note: {RULES_NOTE}", file=sys.stderr)
 
 
 def _names(value):
@@ -175,7 +210,7 @@ def ablate(config, output=None, workers=None):
 
 
 COMMANDS = {"train": train, "test": test, "merge": merge, "standalone": standalone, "sample": sample, "rank": rank,
-            "groundtruth": groundtruth, "proxy": proxy, "fuse": fuse,
+            "groundtruth": groundtruth, "proxy": proxy, "fuse": fuse, "predict": predict,
             "ablate": ablate, "search": search,
             "export": export, "analyze": analyze}
 

@@ -1,10 +1,15 @@
 import zlib  # noqa: F401  (paddle's bundled zlib must not load first)
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
+ROOT = Path(__file__).resolve().parents[1]
 ANCHORS = Path(os.environ.get("HNAS_ANCHORS", Path(__file__).resolve().parents[2] / "shared" / "anchors"))
 
 
@@ -105,3 +110,35 @@ def crash_training_at_step(monkeypatch, step):
 
     monkeypatch.setattr(Trainer, "train_batch", crashing)
     return lambda: monkeypatch.setattr(Trainer, "train_batch", original)
+
+
+def tiny_flags(run_dir, **extra):
+    """The TINY recipe as command-line flags, writing to run_dir."""
+    flags = []
+    for key, value in {**TINY, "output.dir": run_dir, **extra}.items():
+        flags += [f"--{key}", str(value)]
+    return flags
+
+
+def run_hnas(*args, wait=True):
+    """`python -m hnas ARGS` from the checkout: (exit code, stdout, stderr), or the running process."""
+    process = subprocess.Popen([sys.executable, "-m", "hnas", *map(str, args)], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if not wait:
+        return process
+    out, err = process.communicate(timeout=600)
+    return process.returncode, out, err
+
+
+def kill_when(process, ready, timeout=300):
+    """SIGKILL `process` as soon as ready() is true (it must not finish first)."""
+    start = time.time()
+    while not ready():
+        if process.poll() is not None:
+            raise AssertionError(f"finished before it could be killed: {process.communicate()}")
+        if time.time() - start > timeout:
+            process.kill()
+            raise AssertionError("never reached the kill point")
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()

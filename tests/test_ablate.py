@@ -65,7 +65,7 @@ def test_two_by_two_grid_writes_results_table_and_plot_and_resumes(ablation, tmp
     table = (out / "table.md").read_text()
     assert "| bn=full / sampler=uniform | calib_train / acc | 1 |" in table and "split-half" in table
     assert "One more stand-alone run per arch (each seed's runs against the mean of the other 1" in table
-    assert "against the same means: prior params" in table and "fused (weight 2): the run + params" in table
+    assert "against the same means: prior params" in table and "fused (default weight, auto): the run + params" in table
     assert "tau-b vs params | tau-b between seeds |" in table and "Best prior: params" in table
     assert "| prior: params |" in table and "| 0.5 | 48 |" in table
     assert (out / "plot.png").read_bytes()[:4] == b"\x89PNG"

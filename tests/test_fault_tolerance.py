@@ -3,9 +3,7 @@ bad inputs that must be one clear line and leave finished outputs intact, unwrit
 fail before the long work, and VisualDL logs read back with VisualDL's own reader."""
 import json
 import os
-import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -13,41 +11,12 @@ import numpy as np
 import paddle
 import pytest
 
-from conftest import TINY, tiny_config
+from conftest import kill_when, run_hnas, tiny_config, tiny_flags
 from hnas.archfile import sample_arch_file
 from hnas.spaces import ResNet20Space
 
 ROOT = Path(__file__).resolve().parents[1]
 SPACE = ResNet20Space()
-
-
-def _flags(run_dir, **extra):
-    flags = []
-    for key, value in {**TINY, "output.dir": run_dir, **extra}.items():
-        flags += [f"--{key}", str(value)]
-    return flags
-
-
-def _hnas(*args, wait=True):
-    process = subprocess.Popen([sys.executable, "-m", "hnas", *map(str, args)], cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if not wait:
-        return process
-    out, err = process.communicate(timeout=600)
-    return process.returncode, out, err
-
-
-def _kill_when(process, ready, timeout=300):
-    start = time.time()
-    while not ready():
-        if process.poll() is not None:
-            raise AssertionError(f"finished before it could be killed: {process.communicate()}")
-        if time.time() - start > timeout:
-            process.kill()
-            raise AssertionError("never reached the kill point")
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
 
 
 def _final_state(run_dir):
@@ -57,17 +26,17 @@ def _final_state(run_dir):
 
 def test_sigkill_mid_epoch_then_rerun_resumes_schedule_and_sampler(tmp_path):
     flags = {"train.epochs": 4, "train.sampler": "uniform", "train.log_every": 1}
-    code, _, err = _hnas("train", "None", *_flags(tmp_path / "clean", **flags))
+    code, _, err = run_hnas("train", "None", *tiny_flags(tmp_path / "clean", **flags))
     assert code == 0, err
     run = tmp_path / "killed"
-    process = _hnas("train", "None", *_flags(run, **flags), wait=False)
+    process = run_hnas("train", "None", *tiny_flags(run, **flags), wait=False)
 
     def mid_epoch_two():  # epoch 1 is checkpointed and epoch 2 has logged a step
         log = run / "train.log"
         return log.exists() and " step 8 loss" in log.read_text()
-    _kill_when(process, mid_epoch_two)
+    kill_when(process, mid_epoch_two)
     assert json.loads((run / "latest.json").read_text())["epoch"] == 1
-    code, out, err = _hnas("train", "None", *_flags(run, **flags))
+    code, out, err = run_hnas("train", "None", *tiny_flags(run, **flags))
     assert code == 0, err
     assert "resuming" in out + err and "after epoch 1 (step 6)" in out + err
     (clean_meta, clean), (meta, resumed) = _final_state(tmp_path / "clean"), _final_state(run)
@@ -83,7 +52,7 @@ def test_sigkill_mid_epoch_then_rerun_resumes_schedule_and_sampler(tmp_path):
 @pytest.fixture(scope="module")
 def quick_supernet(tmp_path_factory):
     run = tmp_path_factory.mktemp("supernet")
-    code, _, err = _hnas("train", "None", *_flags(run, **{"train.epochs": 1}))
+    code, _, err = run_hnas("train", "None", *tiny_flags(run, **{"train.epochs": 1}))
     assert code == 0, err
     return run
 
@@ -91,24 +60,24 @@ def quick_supernet(tmp_path_factory):
 def test_sigkill_mid_scoring_then_rerun_loses_and_repeats_nothing(quick_supernet, tmp_path):
     archs = tmp_path / "archs.json"
     sample_arch_file(archs, SPACE, 60, seed=9)
-    flags = _flags(quick_supernet, **{"eval.save_every": 1})
+    flags = tiny_flags(quick_supernet, **{"eval.save_every": 1})
     clean = tmp_path / "clean.json"
-    code, _, err = _hnas("test", "None", "--checkpoint", quick_supernet, "--archs", archs, "--out", clean, *flags)
+    code, _, err = run_hnas("test", "None", "--checkpoint", quick_supernet, "--archs", archs, "--out", clean, *flags)
     assert code == 0, err
     out = tmp_path / "killed.json"
     partial = Path(str(out) + ".partial")
-    process = _hnas("test", "None", "--checkpoint", quick_supernet, "--archs", archs, "--out", out, *flags, wait=False)
+    process = run_hnas("test", "None", "--checkpoint", quick_supernet, "--archs", archs, "--out", out, *flags, wait=False)
 
     def some_scored():
         try:
             return len(json.loads(partial.read_text())["scores"]) >= 10
         except (FileNotFoundError, json.JSONDecodeError, KeyError):
             return False
-    _kill_when(process, some_scored)
+    kill_when(process, some_scored)
     assert not out.exists()
     saved = len(json.loads(partial.read_text())["scores"])
     assert 10 <= saved < 60
-    code, stdout, err = _hnas("test", "None", "--checkpoint", quick_supernet, "--archs", archs, "--out", out, *flags)
+    code, stdout, err = run_hnas("test", "None", "--checkpoint", quick_supernet, "--archs", archs, "--out", out, *flags)
     assert code == 0, err
     assert f"{saved}/60 archs already scored" in stdout  # the rerun scores only the other archs
     assert out.read_bytes() == clean.read_bytes() and not partial.exists()
@@ -125,8 +94,8 @@ def test_bad_inputs_are_one_line_and_finished_outputs_survive(quick_supernet, tm
     archs = tmp_path / "archs.json"
     sample_arch_file(archs, SPACE, 4, seed=1)
     done = tmp_path / "submission.json"
-    assert _hnas("test", "None", "--checkpoint", quick_supernet, "--archs", archs, "--out", done,
-                 *_flags(quick_supernet))[0] == 0
+    assert run_hnas("test", "None", "--checkpoint", quick_supernet, "--archs", archs, "--out", done,
+                 *tiny_flags(quick_supernet))[0] == 0
     before = done.read_bytes()
     latest = json.loads((quick_supernet / "latest.json").read_text())
     params = quick_supernet / latest["params"]
@@ -150,10 +119,10 @@ def test_bad_inputs_are_one_line_and_finished_outputs_survive(quick_supernet, tm
         (["train", "None", "--train.no_such_key", "1"], ["no_such_key"]),
     ]
     for args, fragments in cases:
-        extra = [] if args[0] == "train" else _flags(quick_supernet)
+        extra = [] if args[0] == "train" else tiny_flags(quick_supernet)
         if args[0] == "train":
             extra = ["--output.dir", tmp_path / "never"]
-        code, _, err = _hnas(*args, *extra)
+        code, _, err = run_hnas(*args, *extra)
         _one_error_line(code, err, *fragments)
     assert done.read_bytes() == before  # nothing finished was overwritten or corrupted
     assert json.loads((quick_supernet / "latest.json").read_text()) == latest
@@ -191,12 +160,12 @@ def test_full_or_read_only_output_fails_before_training(mounted, tmp_path):
     read_only = mounted("read_only", "size=64k,ro")
     for target, reason in ((full / "run", "No space left on device"), (read_only / "run", "Read-only file system")):
         start = time.time()
-        code, out, err = _hnas("train", "None", *_flags(target))
+        code, out, err = run_hnas("train", "None", *tiny_flags(target))
         _one_error_line(code, err, "not writable", reason)
         assert "epoch" not in out and time.time() - start < 60
     archs = tmp_path / "archs.json"
     sample_arch_file(archs, SPACE, 3)
-    code, _, err = _hnas("test", "None", "--checkpoint", tmp_path, "--archs", archs, "--out", read_only / "s.json")
+    code, _, err = run_hnas("test", "None", "--checkpoint", tmp_path, "--archs", archs, "--out", read_only / "s.json")
     _one_error_line(code, err, "not writable")
 
 

@@ -12,6 +12,7 @@ from hnas.errors import HnasError
 from hnas.archfile import read_arch_file, sample_arch_file, write_arch_file
 from hnas.fusion import DEFAULT_WEIGHT, fuse, parse_prior_specs, standardize
 from hnas.fusion.files import fuse_files, record_path
+from hnas.fusion.weight_rule import MAX_CORR, MIN_CORR, PRIOR_STRENGTH, auto_weight, source_weight, tau_to_corr
 from hnas.proxies import count_params
 from hnas.spaces import ResNet20Space, ResNet48Space
 
@@ -49,8 +50,9 @@ def test_prior_specs():
     assert parse_prior_specs("zen=0.3,params") == {"zen": 0.3, "params": DEFAULT_WEIGHT}
     assert parse_prior_specs(["zen", "runs/p=1.json=2"], 0.1) == {"zen": 0.1, "runs/p=1.json": 2.0}
     assert parse_prior_specs({"flops": 1}) == {"flops": 1.0}
-    for bad, message in (("zen=-1", "expected a number >= 0"), ("zen=lots", "expected a number >= 0"),
-                         ("", "no priors to fuse")):
+    assert DEFAULT_WEIGHT == "auto" and parse_prior_specs("flops=auto,zen=1") == {"flops": "auto", "zen": 1.0}
+    for bad, message in (("zen=-1", "expected a number >= 0"), ("zen=lots", "expected a number >= 0 or auto"),
+                         ("", "no priors to fuse"), ("my.json", "no known strength"), ("my.json=auto", "no known strength")):
         with pytest.raises(HnasError, match=message):
             parse_prior_specs(bad)
 
@@ -92,9 +94,11 @@ def test_fuse_files_refuses_other_archs_and_unknown_priors(tmp_path):
     _scored_list(tmp_path / "a.json", SPACE, 5, seed=0)
     _scored_list(tmp_path / "b.json", SPACE, 5, seed=1)
     with pytest.raises(HnasError, match="name different archs for 5 keys"):
+        fuse_files(tmp_path / "a.json", f"{tmp_path / 'b.json'}=1", tmp_path / "f.json", SPACE)
+    with pytest.raises(HnasError, match="has no known strength for the automatic weight.*give its weight"):
         fuse_files(tmp_path / "a.json", str(tmp_path / "b.json"), tmp_path / "f.json", SPACE)
     with pytest.raises(HnasError, match="'synflow' is neither a prior hnas computes"):
-        fuse_files(tmp_path / "a.json", "synflow", tmp_path / "f.json", SPACE)
+        fuse_files(tmp_path / "a.json", "synflow=1", tmp_path / "f.json", SPACE)
     assert not (tmp_path / "f.json").exists()
 
 
@@ -146,3 +150,47 @@ def test_hnas_test_writes_a_fused_submission(trained_run, tmp_path):
         evaluate_arch_file(tiny_config(trained_run, **{"eval.fuse": "params", "eval.fuse_method": "vote"}),
                            trained_run, archs, tmp_path / "other.json")
     assert not (tmp_path / "other.json.supernet.json").exists()
+
+
+def _ranker_of_strength(truth, noise, seed):
+    return truth + noise * np.random.default_rng(seed).normal(size=len(truth))
+
+
+def test_the_automatic_weight_shrinks_as_the_supernet_agrees_more_with_the_prior():
+    truth = np.random.default_rng(0).normal(size=400)
+    prior = _ranker_of_strength(truth, 0.8, 1)  # tau about 0.6 with the truth, like the Zen-score
+    weights = [auto_weight(_ranker_of_strength(truth, noise, 2), prior, 0.6)["weight"] for noise in (3.0, 1.0, 0.3, 0.0)]
+    assert weights == sorted(weights, reverse=True)
+    assert weights[0] > 2 and weights[-1] < 0.1  # a weak supernet leans on the prior, a perfect one hardly at all
+    # agreeing as much as the prior agrees with the truth is the most a supernet can show: the floor
+    perfect = auto_weight(truth, prior, 0.6)
+    assert perfect["supernet_corr"] == MAX_CORR and perfect["weight"] == pytest.approx(
+        source_weight(tau_to_corr(0.6)) / source_weight(MAX_CORR))
+    # no agreement, or a constant supernet: the prior decides
+    assert auto_weight(np.zeros(400), prior, 0.6)["supernet_corr"] == MIN_CORR
+    assert auto_weight(-prior, prior, 0.6)["supernet_corr"] == MIN_CORR
+
+
+def test_the_automatic_weight_never_drags_a_ranker_below_the_better_of_it_and_the_prior():
+    """Issue 24's test (b), in small: rankers of known strength (the truth plus seeded noise) fused
+    with a prior of tau about 0.6; benchmarks/fusion_rule.py runs it on the real 2021 ground truth."""
+    from hnas.metrics import kendall_tau
+    truth = np.random.default_rng(0).normal(size=500)
+    prior = _ranker_of_strength(truth, 0.8, 1)
+    prior_tau = kendall_tau(prior, truth)
+    keys = [f"arch{i}" for i in range(len(truth))]
+    for noise in (1.2, 0.6, 0.35, 0.1):
+        ranker = _ranker_of_strength(truth, noise, 3)
+        fused = fuse(dict(zip(keys, ranker)), {"zen": dict(zip(keys, prior))}, {"zen": "auto"})
+        alone = kendall_tau(ranker, truth)
+        assert kendall_tau([fused[k] for k in keys], truth) >= max(alone, prior_tau) - 0.01, noise
+
+
+def test_an_automatic_weight_is_recorded_with_its_evidence(tmp_path):
+    entries = _scored_list(tmp_path / "scores.json", SPACE, 40)
+    record = fuse_files(tmp_path / "scores.json", "params", tmp_path / "f.json", SPACE, num_classes=10, image_size=8)
+    rule = record["priors"]["params"]["automatic"]
+    assert rule["prior_tau"] == PRIOR_STRENGTH["params"] and record["priors"]["params"]["weight"] == rule["weight"] > 0
+    supernet = {k: s for k, _, s in read_arch_file(tmp_path / "scores.json", SPACE, with_scores=True)}
+    params = {k: float(count_params(SPACE, SPACE.parse(a), 10)) for k, a in entries}
+    assert rule == auto_weight([supernet[k] for k, _ in entries], [params[k] for k, _ in entries], PRIOR_STRENGTH["params"])

@@ -15,7 +15,7 @@ LAYERS = [
     {"proxies", "scoring"},
     {"fusion", "build"},
     {"train", "evaluate", "search"},
-    {"ablate"},
+    {"ablate", "predictor"},
     {"cli"},
     {"cli_reference"},
     {"__main__"},

@@ -144,7 +144,7 @@ def _one_more_run(gt, prior_scores):
     fused = "; ".join(f"the run + {p} {leave_one_seed_out_tau(per_seed, fused_with(p))['mean']:.3f}" for p in priors)
     return (f"One more stand-alone run per arch (each seed's runs against the mean of the other {seeds - 1}, "
             f"every seed left out once): accuracy {runs['mean']:.3f} (min {runs['min']:.3f}, max {runs['max']:.3f})"
-            + (f"; against the same means: {alone}; fused (weight {DEFAULT_WEIGHT:g}): {fused}." if priors else "."))
+            + (f"; against the same means: {alone}; fused (default weight, {DEFAULT_WEIGHT}): {fused}." if priors else "."))
 
 
 def between_seeds(scores_per_seed):

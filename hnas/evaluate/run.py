@@ -1,5 +1,4 @@
 """`hnas test`: score every arch of a competition file with a trained supernet."""
-import time
 from pathlib import Path
 
 import paddle
@@ -10,13 +9,13 @@ from hnas.build import build_scorer, fewshot_split
 from hnas.score_store import file_digest, finish, merge_parts, parse_shard, score_entries, shard_entries
 from hnas.fusion import fusion_weights
 from hnas.fusion.files import fuse_files
-from hnas.io import check_writable
+from hnas.io import check_writable, wait_for_files
 from hnas.fingerprint import scoring_settings
 from hnas.lock import only_writer
 from hnas.checkpoint import FEWSHOT_FILE, final_stage, resolve_checkpoint
 
 
-def _part_name(out_path, index, count):
+def part_name(out_path, index, count):
     out_path = Path(out_path)
     return out_path.with_name(f"{out_path.name}.part{index}of{count}")
 
@@ -52,7 +51,7 @@ def evaluate_arch_file(config, checkpoint, archs, out, shard=None, part=None):
                             "then hnas merge and hnas fuse")
         fusion_weights(e["fuse"], e["fuse_method"])  # a bad spec or method fails before any scoring
         fused_out, out = out, Path(f"{out}.supernet.json")
-    target = _part_name(out, index, count) if auto_shard else out
+    target = part_name(out, index, count) if auto_shard else out
     mine = shard_entries(entries, index, count)
     if part is not None:  # a bad part fails before the data and the supernet are loaded
         mine = _part_entries(mine, space, checkpoint, part)
@@ -66,9 +65,8 @@ def evaluate_arch_file(config, checkpoint, archs, out, shard=None, part=None):
         normalize = e["normalize"] and count == 1
         finish(target, mine, scores, normalize=normalize)
     if auto_shard and rank == 0:
-        parts = [_part_name(out, i, count) for i in range(count)]
-        while not all(p.exists() for p in parts):
-            time.sleep(1.0)
+        parts = [part_name(out, i, count) for i in range(count)]
+        wait_for_files(parts, "the other ranks' parts")
         merge_parts(archs, space, parts, out, normalize=e["normalize"])
     print(f"wrote {target} ({len(mine)} archs, metric {e['metric']}, bn_mode {e['bn_mode']})")
     if fused_out is not None and rank == 0:

@@ -12,12 +12,14 @@ from scipy import stats
 
 from hnas.errors import HnasError
 from hnas.config_schema import FUSION_METHODS as METHODS  # the allowed values, defined with the recipe schema
+from hnas.fusion.weight_rule import auto_weight, known_strength
 
-# The best of 0.25, 0.5, 1 and 2 on the digits benchmark (configs/ablate_rank_digits.yaml, two supernet
-# rows x 3 seeds); reported on Fashion-MNIST, whose archs took no part in the choice. The digits
-# supernets rank below the Zen-score, so the choice leans on the prior: with a supernet that ranks
-# better than the prior, pass a smaller weight (benchmarks/README.md, "Prior fusion").
-DEFAULT_WEIGHT = 2.0
+# A prior given without a weight gets the automatic one (hnas.fusion.weight_rule): large beside a
+# supernet that agrees little with it, small beside one that agrees as much as the prior agrees with the
+# truth. It replaced a fixed 2, chosen on digits, where every supernet ranks below the prior, which
+# dragged the 2021 winner's predictions from 0.857 to 0.725 (benchmarks/README.md, "Prior fusion").
+AUTO = "auto"
+DEFAULT_WEIGHT = AUTO
 DEFAULT_METHOD = "rank"
 
 
@@ -42,7 +44,8 @@ def standardize(values, method=DEFAULT_METHOD):
 
 def parse_prior_specs(specs, default_weight=DEFAULT_WEIGHT):
     """'zen=0.3,params' / ['zen=0.3', 'params'] / {'zen': 0.3} -> {'zen': 0.3, 'params': default}.
-    A name is a prior hnas computes or a path to a score file; '=W' sets its weight."""
+    A name is a prior hnas computes or a path to a score file; '=W' sets its weight, a number >= 0
+    or 'auto' (the automatic weight, for a prior whose strength is known)."""
     if isinstance(specs, dict):
         items = [(str(k), v) for k, v in specs.items()]
     else:
@@ -55,12 +58,16 @@ def parse_prior_specs(specs, default_weight=DEFAULT_WEIGHT):
             items.append((name, weight) if sep else (part, default_weight))
     weights = {}
     for name, weight in items:
+        if weight == AUTO:
+            known_strength(name)
+            weights[name] = AUTO
+            continue
         try:
             weight = float(weight)
         except (TypeError, ValueError):
             weight = math.nan
         if not math.isfinite(weight) or weight < 0:
-            raise HnasError(f"prior weight for {name!r} is {weight!r}; expected a number >= 0 (NAME=WEIGHT)")
+            raise HnasError(f"prior weight for {name!r} is {weight!r}; expected a number >= 0 or {AUTO} (NAME=WEIGHT)")
         weights[name] = weight
     if not weights:
         raise HnasError(f"no priors to fuse in {specs!r}; expected NAME[=WEIGHT],... (e.g. zen=0.5,params)")
@@ -74,15 +81,30 @@ def fusion_weights(specs, method=DEFAULT_METHOD, default_weight=DEFAULT_WEIGHT):
     return parse_prior_specs(specs, default_weight)
 
 
-def fuse(supernet, priors, weights, method=DEFAULT_METHOD):
-    """{key: fused score}: standardize(supernet) + sum of weight * standardize(prior), over the
-    supernet's keys; every prior must score exactly those keys."""
+def resolve_weights(supernet, priors, weights):
+    """({prior: number}, {prior: how an automatic weight was set}): 'auto' weights set from the
+    supernet's agreement with each prior over the supernet's keys; every prior must score exactly those keys."""
     keys = list(supernet)
-    fused = standardize([supernet[k] for k in keys], method)
+    numbers, rules = {}, {}
     for name, scores in priors.items():
         missing = [k for k in keys if k not in scores]
         if missing:
             raise HnasError(f"prior {name!r} has no score for {len(missing)} of the {len(keys)} archs "
                             f"(e.g. {missing[0]!r}); fuse scores of the same arch list")
-        fused = fused + weights[name] * standardize([scores[k] for k in keys], method)
+        if weights[name] == AUTO:
+            rules[name] = auto_weight([supernet[k] for k in keys], [scores[k] for k in keys], known_strength(name))
+            numbers[name] = rules[name]["weight"]
+        else:
+            numbers[name] = weights[name]
+    return numbers, rules
+
+
+def fuse(supernet, priors, weights, method=DEFAULT_METHOD):
+    """{key: fused score}: standardize(supernet) + sum of weight * standardize(prior), over the
+    supernet's keys (weights as resolve_weights sets them)."""
+    keys = list(supernet)
+    numbers, _ = resolve_weights(supernet, priors, weights)
+    fused = standardize([supernet[k] for k in keys], method)
+    for name, scores in priors.items():
+        fused = fused + numbers[name] * standardize([scores[k] for k in keys], method)
     return {k: float(v) for k, v in zip(keys, fused)}

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from hnas.errors import HnasError
 from hnas.archfile import read_arch_file, write_arch_file
-from hnas.fusion import DEFAULT_METHOD, DEFAULT_WEIGHT, fuse, fusion_weights
+from hnas.fusion import DEFAULT_METHOD, DEFAULT_WEIGHT, fuse, fusion_weights, resolve_weights
 from hnas.io import write_json
 from hnas.proxies import PROXIES
 
@@ -47,9 +47,12 @@ def fuse_files(scores_path, priors, out, space, method=DEFAULT_METHOD, weight=DE
             raise HnasError(f"{sources[name]} and {scores_path} name different archs for {len(differ)} keys "
                             f"(e.g. {differ[0]!r}); fuse scores of the same arch list")
         prior_scores[name] = {k: s for k, (_, s) in scored.items()}
-    fused = fuse(supernet, prior_scores, weights, method)
+    numbers, rules = resolve_weights(supernet, prior_scores, weights)
+    fused = fuse(supernet, prior_scores, numbers, method)
     write_arch_file(out, [(k, a) for k, a, _ in entries], fused)
     record = {"method": method, "supernet": {"scores": str(scores_path), "weight": 1.0},
-              "priors": {name: {"scores": sources[name], "weight": w} for name, w in weights.items()}}
+              "priors": {name: {"scores": sources[name], "weight": w,
+                                **({"automatic": rules[name]} if name in rules else {})}
+                         for name, w in numbers.items()}}
     write_json(record_path(out), record, indent=1)
     return record

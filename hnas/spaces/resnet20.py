@@ -13,7 +13,7 @@ NUM_BLOCKS = 9
 STAGE_FIRST_BLOCKS = (0, 3, 6)
 CLASSIFIER_POSITION = 18
 
-BlockSpec = namedtuple("BlockSpec", "index cin mid cout stride project")
+BlockSpec = namedtuple("BlockSpec", "index cin mid cout stride project slot")  # slot: its place in the largest net (= index: depth is fixed)
 
 
 def _stage_choices(upper):
@@ -106,7 +106,7 @@ class ResNet20Space:
             first = b in STAGE_FIRST_BLOCKS
             stride = 2 if first and b > 0 else 1
             project = always_project or first or cin != cout
-            specs.append(BlockSpec(b, cin, mid, cout, stride, project))
+            specs.append(BlockSpec(b, cin, mid, cout, stride, project, b))
         return specs
 
     def image_size(self, arch):
