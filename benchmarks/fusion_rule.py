@@ -14,21 +14,19 @@ Then the rule's sensitivity to the prior strength it assumes.
 import hnas  # noqa: F401  (zlib guard)
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
 
 from hnas.fusion import fuse
 from hnas.fusion.weight_rule import PRIOR_STRENGTH, auto_weight
 from hnas.metrics import kendall_tau
+from known_rankers import GT_2021, KnownRankers, ground_truth_2021
 
-ANCHORS = Path(os.environ.get("HNAS_ANCHORS", "../shared/anchors"))
 PRIORS_2021 = Path("benchmarks/out/priors_2021")
 ABLATION = Path("benchmarks/out/ablate_fmnist")
 STRENGTHS = (0.6, 0.75, 0.85, 0.95)
-CALIBRATION_SEEDS, TEST_SEEDS = range(1000, 1010), range(10)
+TEST_SEEDS = range(10)
 FIXED = (0.25, 0.5, 1.0, 2.0)
 
 
@@ -46,19 +44,6 @@ def priors_2021(gt_path, keys):
             score_arch_file(gt_path, path, name, "resnet20")
         scores[name] = read_scores(path, keys)
     return scores
-
-
-def noisy_ranker(normal_scores, sigma, seed):
-    return normal_scores + sigma * np.random.RandomState(seed).randn(len(normal_scores))
-
-
-def calibrate(normal_scores, truth, target):
-    low, high = 0.0, 3.0
-    for _ in range(30):
-        sigma = (low + high) / 2
-        tau = np.mean([kendall_tau(noisy_ranker(normal_scores, sigma, s), truth) for s in CALIBRATION_SEEDS])
-        low, high = (sigma, high) if tau > target else (low, sigma)
-    return sigma
 
 
 def fused_tau(ranker, prior, weight, truth):
@@ -79,8 +64,7 @@ def mean_std(values):
     return f"{np.mean(values):.3f} ± {np.std(values):.3f}"
 
 
-def strong_rankers(truth, priors, sigmas):
-    normal = stats.norm.ppf((stats.rankdata(truth) - 0.5) / len(truth))
+def strong_rankers(truth, priors, rankers):
     print("\n(b) Rankers of known strength on the real 2021 ground truth (1,000 archs), 10 noise seeds each\n")
     print("| ranker alone | prior (alone) | fused, automatic weight | its weight | pass | "
           + " | ".join(f"fixed {w:g}" for w in FIXED) + " |")
@@ -90,7 +74,7 @@ def strong_rankers(truth, priors, sigmas):
         for combo in combos:
             alone, auto, weights, fixed = [], [], [], {w: [] for w in FIXED}
             for seed in TEST_SEEDS:
-                ranker = noisy_ranker(normal, sigmas[target], seed)
+                ranker = rankers.of_strength(target, seed)
                 alone.append(kendall_tau(ranker, truth))
                 auto.append(fused_auto_tau(ranker, {n: priors[n] for n in combo}, truth))
                 weights.append("+".join(f"{auto_weight(ranker, priors[n], PRIOR_STRENGTH[n])['weight']:.2f}"
@@ -135,10 +119,9 @@ def weak_supernets(keys, truth, cells, zen):
     print(f"| highest row | {means[:, 0].max():.3f} | {means[:, 1].max():.3f} | {means[:, 2].max():.3f} | |")
 
 
-def sensitivity(truth, priors, sigmas, fm_truth, cells, fm_zen):
+def sensitivity(truth, priors, rankers, fm_truth, cells, fm_zen):
     print("\nSensitivity to the assumed prior strength (Zen): Fashion-MNIST fused mean over all cells; on the "
           "2021 rankers, fused minus the better of ranker and prior (mean over 10 seeds; test: >= -0.01)\n")
-    normal = stats.norm.ppf((stats.rankdata(truth) - 0.5) / len(truth))
     print("| assumed Zen tau-b | Fashion-MNIST fused | " + " | ".join(f"2021, ranker {t}" for t in STRENGTHS) + " |")
     print("|---|---|" + "---|" * len(STRENGTHS))
     for assumed in (0.5, 0.55, 0.6, 0.625, 0.65, 0.7):
@@ -147,7 +130,7 @@ def sensitivity(truth, priors, sigmas, fm_truth, cells, fm_zen):
         for target in STRENGTHS:
             gaps = []
             for seed in TEST_SEEDS:
-                ranker = noisy_ranker(normal, sigmas[target], seed)
+                ranker = rankers.of_strength(target, seed)
                 w = auto_weight(ranker, priors["zen"], assumed)["weight"]
                 gaps.append(fused_tau(ranker, priors["zen"], w, truth)
                             - max(kendall_tau(ranker, truth), kendall_tau(priors["zen"], truth)))
@@ -157,25 +140,21 @@ def sensitivity(truth, priors, sigmas, fm_truth, cells, fm_zen):
 
 
 def main():
-    gt_path = ANCHORS / "cvpr2021_track1_gt_first_1000.json"
-    gt = json.loads(gt_path.read_text())
-    keys = list(gt)
-    truth = np.array([gt[k]["acc"] for k in keys])
-    priors = priors_2021(gt_path, keys)
+    keys, _, truth = ground_truth_2021()
+    priors = priors_2021(GT_2021, keys)
     print("Reference rows, 2021: " + ", ".join(f"{n} {kendall_tau(p, truth):.3f}" for n, p in priors.items())
           + " (best prior: zen); the 2021 ground truth is one training per arch, so it has no ceiling or "
           "one-more-run row of its own.")
     print("Assumed prior strengths (hnas.fusion.weight_rule.PRIOR_STRENGTH): "
           + ", ".join(f"{n} {v}" for n, v in PRIOR_STRENGTH.items()))
-    normal = stats.norm.ppf((stats.rankdata(truth) - 0.5) / len(truth))
-    sigmas = {t: calibrate(normal, truth, t) for t in STRENGTHS}
-    strong_rankers(truth, priors, sigmas)
+    rankers = KnownRankers(truth)
+    strong_rankers(truth, priors, rankers)
     fm_keys, fm_truth, cells = ablation_cells()
     fm_zen = read_scores(ABLATION / "priors" / "zen.json", fm_keys)
     print("\nReference rows, Fashion-MNIST: best prior zen 0.620; one more stand-alone run 0.496; "
           "ceiling (split-half) 0.543")
     weak_supernets(fm_keys, fm_truth, cells, fm_zen)
-    sensitivity(truth, priors, sigmas, fm_truth, cells, fm_zen)
+    sensitivity(truth, priors, rankers, fm_truth, cells, fm_zen)
 
 
 if __name__ == "__main__":

@@ -119,7 +119,8 @@ display(Image(str(WORK / "supernet_vs_gt.png")))"""),
 Priors need no training: parameter count, FLOPs and the Zen-score. On the real 2021 ground truth the
 Zen-score reaches Kendall tau-b 0.630 and the parameter count 0.587 (benchmarks/README.md). On the small
 benchmarks here the Zen-score ranks better than every supernet; `hnas fuse` adds a prior to the supernet's
-scores (normalised ranks, the prior weighted 2 by default), which brought the best Fashion-MNIST supernets to
+scores (normalised ranks; by default the prior's weight is set from how much the supernet agrees with it:
+large beside a weak supernet, small beside a strong one), which brought the best Fashion-MNIST supernets to
 the prior's level, not above it (`hnas test --eval.fuse zen` does it while scoring). The 2022 3rd place added a prior to
 supernet training as a pairwise rank loss; `--train.rank_loss flops|params|zen` does that."""),
     ("code", """for prior in ("params", "flops", "zen"):
@@ -129,7 +130,7 @@ supernet training as a pairwise rank loss; `--train.rank_loss flops|params|zen` 
     hnas_cli(["rank", "--pred", str(out), "--gt", str(gt), "--plot", str(WORK / f"{prior}.png"), "--ks", "3"])
 
 fused = WORK / "fused_zen.json"
-hnas_cli(["fuse", "--scores", str(scores), "--prior", str(WORK / "prior_zen.json"), "--out", str(fused)])
+hnas_cli(["fuse", "--scores", str(scores), "--prior", "zen", "--out", str(fused), "--image_size", "8", "--num_classes", "10"])
 hnas_cli(["rank", "--pred", str(fused), "--gt", str(gt), "--plot", str(WORK / "fused.png"), "--ks", "3"])
 
 ranked = load_config(recipe, **{**base, "output.dir": str(WORK / "supernet_flops_rank"),
