@@ -55,6 +55,23 @@ def test_submission_for_a_slice_of_the_real_45k_list(trained48, image_folder, tm
         assert 0.0 <= result[key]["acc"] <= 1.0
 
 
+def test_predict_scores_a_sample_of_the_real_45k_list_and_fills_in_the_rest(trained48, image_folder, tmp_path):
+    from hnas.predictor.run import predict_with_supernet
+    real = load_anchor("cvpr2022_track1_test_45k.json")
+    keys = list(real)[:40]
+    archs = tmp_path / "slice.json"
+    archs.write_text(json.dumps({k: real[k] for k in keys}))
+    out = tmp_path / "predicted.json"
+    record = predict_with_supernet(tiny48(image_folder, trained48, **{"eval.metric": "acc"}), trained48, archs, out,
+                                   sample=10)
+    result = json.loads(out.read_text())
+    assert list(result) == keys and record["space"] == "resnet48"
+    assert record["scored"] == 10 and record["predicted"] == 30 and "CVPR 2022 Track 1 rules forbid" in record["note"]
+    supernet = json.loads((tmp_path / "predicted.json.sample" / "round1.scores.json").read_text())
+    assert sorted(supernet) == sorted(record["scored_keys"])
+    assert all(result[k]["acc"] == supernet[k]["acc"] for k in supernet)
+
+
 def test_pretrained_teacher_dyna_batch_and_progressive_shrinking(image_folder, tmp_path):
     paddle.seed(0)
     pretrained = tmp_path / "resnet48.pdparams"
