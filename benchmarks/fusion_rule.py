@@ -66,7 +66,7 @@ def mean_std(values):
 
 def strong_rankers(truth, priors, rankers):
     print("\n(b) Rankers of known strength on the real 2021 ground truth (1,000 archs), 10 noise seeds each\n")
-    print("| ranker alone | prior (alone) | fused, automatic weight | its weight | pass | "
+    print("| ranker alone | prior (alone) | fused, automatic weight | its weight (mean) | pass | "
           + " | ".join(f"fixed {w:g}" for w in FIXED) + " |")
     print("|---|---|---|---|---|" + "---|" * len(FIXED))
     combos = [(name,) for name in priors] + [("zen", "params")]
@@ -77,15 +77,14 @@ def strong_rankers(truth, priors, rankers):
                 ranker = rankers.of_strength(target, seed)
                 alone.append(kendall_tau(ranker, truth))
                 auto.append(fused_auto_tau(ranker, {n: priors[n] for n in combo}, truth))
-                weights.append("+".join(f"{auto_weight(ranker, priors[n], PRIOR_STRENGTH[n])['weight']:.2f}"
-                                        for n in combo))
+                weights.append([auto_weight(ranker, priors[n], PRIOR_STRENGTH[n])["weight"] for n in combo])
                 if len(combo) == 1:
                     for w in FIXED:
                         fixed[w].append(fused_tau(ranker, priors[combo[0]], w, truth))
             prior_tau = max(kendall_tau(priors[n], truth) for n in combo)
             passed = np.mean(auto) >= max(np.mean(alone), prior_tau) - 0.01
             print(f"| {mean_std(alone)} | {' + '.join(combo)} ({prior_tau:.3f}) | {mean_std(auto)} | "
-                  f"{weights[0] if len(set(weights)) == 1 else weights[0] + '..'} | {'yes' if passed else '**no**'} | "
+                  f"{' + '.join(f'{w:.2f}' for w in np.mean(weights, axis=0))} | {'yes' if passed else '**no**'} | "
                   + " | ".join(f"{np.mean(fixed[w]):.3f}" if fixed[w] else "" for w in FIXED) + " |")
 
 

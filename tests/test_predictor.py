@@ -197,3 +197,14 @@ def test_hnas_predict_bad_input_is_one_line_and_exit_2(trained_run, tmp_path):
         lines = [line for line in err.splitlines() if line.strip() and "Warning" not in line and "warnings.warn" not in line]
         assert code == 2 and len(lines) == 1 and lines[0].startswith("hnas: error:") and fragment in lines[0], err
     assert not (tmp_path / "a.json").exists()
+
+
+def test_a_rerun_with_another_sample_plan_refuses_the_old_rounds(trained_run, tmp_path):
+    archs = tmp_path / "archs.json"
+    sample_arch_file(archs, R20, 40, seed=4)
+    out = tmp_path / "p.json"
+    assert run_hnas(*_predict_args(trained_run, archs, out, "--sample", "12"))[0] == 0
+    before = (sample_dir(out) / "round1.scores.json").read_bytes()
+    code, _, err = run_hnas(*_predict_args(trained_run, archs, out, "--sample", "12", "--seed", "1"))
+    assert code == 2 and "holds the scores of another sample" in err.strip().splitlines()[-1]
+    assert (sample_dir(out) / "round1.scores.json").read_bytes() == before

@@ -48,6 +48,11 @@ def _score_round(config, checkpoint, sample, scores, space, shard):
     from hnas.io import wait_for_files
     from hnas.score_store import merge_parts, parse_shard
     if scores.is_file():
+        wanted, done = set(json.loads(sample.read_text())), set(json.loads(scores.read_text()))
+        if wanted != done:
+            raise HnasError(f"{scores} holds the scores of another sample ({len(done - wanted)} of its archs are not in "
+                            f"{sample.name}): its folder belongs to a run with another --sample, --select, --seed or "
+                            f"arch file; give another --out or remove {sample.parent}")
         return
     if shard is None:  # alone, or under paddle.distributed.launch, where rank 0 merges the ranks' parts
         evaluate_arch_file(config, checkpoint, sample, scores)
