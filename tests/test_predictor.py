@@ -154,7 +154,7 @@ def _predict_args(run, archs, out, *extra):
             *tiny_flags(run, **{"eval.save_every": 1}))
 
 
-def test_hnas_predict_grows_its_sample_records_it_and_resumes_after_sigkill_with_the_same_bytes(trained_run, tmp_path):
+def test_hnas_predict_grows_its_sample_records_it_resumes_after_sigkill_with_the_same_bytes_and_refuses_another_plan(trained_run, tmp_path):
     archs = tmp_path / "archs.json"
     sample_arch_file(archs, R20, 80, seed=4)
     plan = ("--sample", "30", "--target", "0.99", "--max_sample", "60")
@@ -182,6 +182,11 @@ def test_hnas_predict_grows_its_sample_records_it_and_resumes_after_sigkill_with
     code, stdout, err = run_hnas(*_predict_args(trained_run, archs, killed, *plan))
     assert code == 0, err
     assert "archs already scored" in stdout and killed.read_bytes() == clean.read_bytes()
+    # a rerun with another sample plan refuses the old rounds' scores and keeps them
+    before = (sample_dir(clean) / "round1.scores.json").read_bytes()
+    code, _, err = run_hnas(*_predict_args(trained_run, archs, clean, *plan, "--seed", "1"))
+    assert code == 2 and "holds the scores of another sample" in err.strip().splitlines()[-1]
+    assert (sample_dir(clean) / "round1.scores.json").read_bytes() == before
 
 
 def test_hnas_predict_bad_input_is_one_line_and_exit_2(trained_run, tmp_path):
@@ -198,13 +203,3 @@ def test_hnas_predict_bad_input_is_one_line_and_exit_2(trained_run, tmp_path):
         assert code == 2 and len(lines) == 1 and lines[0].startswith("hnas: error:") and fragment in lines[0], err
     assert not (tmp_path / "a.json").exists()
 
-
-def test_a_rerun_with_another_sample_plan_refuses_the_old_rounds(trained_run, tmp_path):
-    archs = tmp_path / "archs.json"
-    sample_arch_file(archs, R20, 40, seed=4)
-    out = tmp_path / "p.json"
-    assert run_hnas(*_predict_args(trained_run, archs, out, "--sample", "12"))[0] == 0
-    before = (sample_dir(out) / "round1.scores.json").read_bytes()
-    code, _, err = run_hnas(*_predict_args(trained_run, archs, out, "--sample", "12", "--seed", "1"))
-    assert code == 2 and "holds the scores of another sample" in err.strip().splitlines()[-1]
-    assert (sample_dir(out) / "round1.scores.json").read_bytes() == before

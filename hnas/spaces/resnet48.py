@@ -13,6 +13,7 @@ space (tied=True) enforces it, tied=False accepts any codes (stand-alone models 
 An arch is a ResNet48Arch: image code, depths, stem code, and per stage a tuple of (conv1, conv2).
 """
 from collections import namedtuple
+from functools import lru_cache
 from math import ceil
 
 from hnas.errors import ArchError
@@ -38,6 +39,7 @@ def make_divisible(value, divisor=8):
     return rounded + divisor if rounded < 0.9 * value else rounded
 
 
+@lru_cache(maxsize=None)  # 35 (base, code) pairs; blocks() asks about 100 times per arch
 def width(base, code):
     return make_divisible(base * RATIOS[code - 1])
 
