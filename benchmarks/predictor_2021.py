@@ -42,8 +42,8 @@ def fill_in_quality(method):
     _, features = arch_features(space, [space.parse(t) for t in texts])
     params = features[:, -2]
     rankers = KnownRankers(truth)
-    print(f"\nFill-in on the 2021 ground truth's 1,000 archs, sample chosen {method}ly "
-          f"(`--select {method}`); 10 seeds per cell\n")
+    print(f"\nFill-in on the 2021 ground truth's 1,000 archs, samples chosen by `--select {method}`; "
+          "10 seeds per cell\n")
     print("| ranker's tau-b (all 1,000) | scored N | ranker's own scores of the rest vs GT | predicted rest vs GT "
           "| predicted vs the ranker's own scores of the rest | K-fold tau-b (recorded) |")
     print("|---|---|---|---|---|---|")

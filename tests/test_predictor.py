@@ -182,6 +182,14 @@ def test_hnas_predict_grows_its_sample_records_it_resumes_after_sigkill_with_the
     code, stdout, err = run_hnas(*_predict_args(trained_run, archs, killed, *plan))
     assert code == 0, err
     assert "archs already scored" in stdout and killed.read_bytes() == clean.read_bytes()
+    # two shards, as on two machines sharing a folder: each scores its half of every round, shard 0 writes
+    sharded = tmp_path / "sharded.json"
+    shards = [run_hnas(*_predict_args(trained_run, archs, sharded, *plan, "--shard", f"{i}/2"), wait=False)
+              for i in range(2)]
+    for shard in shards:
+        _, err = shard.communicate(timeout=600)
+        assert shard.returncode == 0, err
+    assert sharded.read_bytes() == clean.read_bytes()
     # a rerun with another sample plan refuses the old rounds' scores and keeps them
     before = (sample_dir(clean) / "round1.scores.json").read_bytes()
     code, _, err = run_hnas(*_predict_args(trained_run, archs, clean, *plan, "--seed", "1"))
@@ -203,3 +211,22 @@ def test_hnas_predict_bad_input_is_one_line_and_exit_2(trained_run, tmp_path):
         assert code == 2 and len(lines) == 1 and lines[0].startswith("hnas: error:") and fragment in lines[0], err
     assert not (tmp_path / "a.json").exists()
 
+
+
+def test_hnas_predict_under_paddle_distributed_launch_writes_what_one_process_writes(trained_run, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from conftest import ROOT
+    archs = tmp_path / "archs.json"
+    sample_arch_file(archs, R20, 30, seed=6)
+    single, launched = tmp_path / "single.json", tmp_path / "launched.json"
+    assert run_hnas(*_predict_args(trained_run, archs, single, "--sample", "12"))[0] == 0
+    cmd = [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2", "--log_dir", str(tmp_path / "log"),
+           "-m", "hnas", *map(str, _predict_args(trained_run, archs, launched, "--sample", "12"))]
+    proc = subprocess.run(cmd, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert launched.read_bytes() == single.read_bytes()
+    assert sorted(p.name for p in sample_dir(launched).iterdir()) == [
+        "round1.json", "round1.scores.json", "round1.scores.json.part0of2", "round1.scores.json.part1of2"]
