@@ -213,7 +213,7 @@ def test_hnas_predict_bad_input_is_one_line_and_exit_2(trained_run, tmp_path):
 
 
 
-def test_hnas_predict_under_paddle_distributed_launch_writes_what_one_process_writes(trained_run, tmp_path):
+def test_hnas_predict_under_paddle_distributed_launch_writes_what_one_process_writes_normalized_over_all(trained_run, tmp_path):
     import os
     import subprocess
     import sys
@@ -221,12 +221,15 @@ def test_hnas_predict_under_paddle_distributed_launch_writes_what_one_process_wr
     archs = tmp_path / "archs.json"
     sample_arch_file(archs, R20, 30, seed=6)
     single, launched = tmp_path / "single.json", tmp_path / "launched.json"
-    assert run_hnas(*_predict_args(trained_run, archs, single, "--sample", "12"))[0] == 0
+    plan = ("--sample", "12", "--eval.normalize", "True")
+    assert run_hnas(*_predict_args(trained_run, archs, single, *plan))[0] == 0
     cmd = [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2", "--log_dir", str(tmp_path / "log"),
-           "-m", "hnas", *map(str, _predict_args(trained_run, archs, launched, "--sample", "12"))]
+           "-m", "hnas", *map(str, _predict_args(trained_run, archs, launched, *plan))]
     proc = subprocess.run(cmd, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True,
                           timeout=600)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert launched.read_bytes() == single.read_bytes()
+    scores = [e["acc"] for e in json.loads(launched.read_text()).values()]  # eval.normalize: over every arch
+    assert min(scores) == 0.0 and max(scores) == 1.0 and json.loads(record_path(launched).read_text())["normalized"]
     assert sorted(p.name for p in sample_dir(launched).iterdir()) == [
         "round1.json", "round1.scores.json", "round1.scores.json.part0of2", "round1.scores.json.part1of2"]

@@ -10,7 +10,7 @@ import numpy as np
 
 from hnas.errors import HnasError
 from hnas.io import write_json
-from hnas.archfile import write_arch_file
+from hnas.archfile import min_max, write_arch_file
 from hnas.predictor.features import arch_features
 from hnas.predictor.regressor import fit_predict, out_of_fold, settings
 
@@ -54,16 +54,17 @@ class FillIn:
         return full
 
 
-def write_filled(out, fill, scored, quality, seed, sample):
-    """Write `out` and its record; returns the record. `sample` describes how the scored archs were chosen."""
+def write_filled(out, fill, scored, quality, seed, sample, normalize=False):
+    """Write `out` (min-max scaled over every arch with `normalize`) and its record; returns the record.
+    `sample` describes how the scored archs were chosen."""
     full = fill.complete(scored, seed)
-    write_arch_file(out, fill.entries, full)
+    write_arch_file(out, fill.entries, min_max(full) if normalize else full)
     record = {"note": RULES_NOTE, "space": fill.space.name,
               "archs": len(fill.entries), "scored": len(scored), "predicted": len(fill.entries) - len(scored),
               "fill_in_quality": {"kfold_tau_b": quality["tau_b"], "fold_tau_b": quality["fold_tau_b"],
                                   "folds": quality["folds"], "against": "the scored archs' own scores"},
               "predictor": {**settings(seed, len(scored)), "seed": seed, "target": "the scores as given"},
-              "features": fill.names, "sample": sample,
+              "features": fill.names, "sample": sample, "normalized": normalize,
               "scored_keys": [key for key, _ in fill.entries if key in scored]}
     write_json(record_path(out), record, indent=1)
     return record

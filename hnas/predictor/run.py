@@ -38,7 +38,7 @@ def predict_from_scores(scores, archs, out, folds=DEFAULT_FOLDS, seed=0, space=N
     check_fit_size(len(scored), folds)
     fill = FillIn(space, entries)
     quality = fill.quality(scored, folds, seed)
-    return write_filled(out, fill, scored, quality, seed, {"method": "given", "scores": str(scores)})
+    return write_filled(out, fill, scored, quality, seed, sample={"method": "given", "scores": str(scores)})
 
 
 def _score_round(config, checkpoint, sample, scores, space, shard):
@@ -71,7 +71,6 @@ def predict_with_supernet(config, checkpoint, archs, out, sample, select="spread
     `target`, up to `max_sample`, stopping at a plateau), fill in the rest; returns the record (None
     in a process that does not write: shards other than 0, ranks other than 0)."""
     import paddle
-    from hnas.archfile import min_max
     from hnas.score_store import parse_shard
     space = space_of_file(archs, expected=config["space"])
     entries = read_arch_file(archs, space)
@@ -100,9 +99,7 @@ def predict_with_supernet(config, checkpoint, archs, out, sample, select="spread
               + ("" if size is None else f"; growing to {size}"))
     if not writer:
         return None
-    if normalize:
-        scored = min_max(scored)
-    record = write_filled(out, fill, scored, quality, seed, {
+    record = write_filled(out, fill, scored, quality, seed, normalize=normalize, sample={
         "method": select, "seed": seed, "first": sample, "target": target, "max_sample": max_sample,
         "plateau": plateau, "stop": why, "rounds": [{"size": n, "kfold_tau_b": t} for n, t in history],
         "scores": [str(work / f"round{i + 1}.scores.json") for i in range(len(history))],
