@@ -125,7 +125,7 @@ class Eval(Section):
     batch_size: int = Field(256, ge=1, description="scoring batch")
     calib_batches: int = Field(20, ge=1, description="calib_* BN modes: calibration batches")
     save_every: int = Field(20, ge=1, description="save partial scores every N archs")
-    fuse: Optional[str] = Field(None, description="fuse the scores with priors: NAME[=WEIGHT],...")
+    fuse: Optional[str] = Field(None, description="fuse the scores with priors: NAME[=WEIGHT],... (no weight: the automatic one, docs/priors.md)")
     fuse_method: one_of(FUSION_METHODS) = Field("rank", description="fusion of ranks or z-scores")
 
 
