@@ -26,7 +26,7 @@ def arch_features(space, archs):
         row[:genes] = [0 if value is None else value for value in space.gene_values(arch).values()]
         for block in space.blocks(arch):
             at = genes + len(LAYER_PARTS) * block.slot
-            row[at:at + 3] = (block.cin * block.mid, block.mid * block.cout,
+            row[at:at + len(LAYER_PARTS)] = (block.cin * block.mid, block.mid * block.cout,
                               block.cin * block.cout if block.project else 0)
         row[-2:] = space.count_params(arch), space.count_flops(arch)
     return names, rows
