@@ -142,3 +142,29 @@ def kill_when(process, ready, timeout=300):
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
     process.wait()
+
+
+def assert_calibration_leaves_no_trace(scorer, first, second):
+    """Scoring with calibrated BN statistics restores the stored ones after every arch: the statistics
+    (every BN layer's) are unchanged and two archs score the same in either order."""
+    import numpy as np
+    net = scorer.supernet
+    stats = net.running_statistics()
+    layers = net.bn_modes.named_layers
+    assert {name.rsplit(".", 1)[0] for name in stats} == set(layers) and len(stats) >= 2 * len(layers)
+    before = {name: tensor.numpy().copy() for name, tensor in stats.items()}
+    forward = [scorer.evaluate(first), scorer.evaluate(second)]
+    for name, tensor in net.running_statistics().items():
+        np.testing.assert_array_equal(tensor.numpy(), before[name], err_msg=name)
+    assert [scorer.evaluate(second), scorer.evaluate(first)] == forward[::-1]
+
+
+def assert_same_checkpoints(run_a, run_b):
+    """The two runs' last checkpoints hold the same tensors."""
+    import numpy as np
+    import paddle
+    states = [paddle.load(str(Path(run) / json.loads((Path(run) / "latest.json").read_text())["params"]))
+              for run in (run_a, run_b)]
+    assert states[0].keys() == states[1].keys()
+    for name in states[0]:
+        np.testing.assert_array_equal(np.asarray(states[0][name]), np.asarray(states[1][name]), err_msg=name)

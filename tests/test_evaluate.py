@@ -54,6 +54,17 @@ def test_every_bn_mode_scores_and_keeps_keys_in_order(trained_run, arch_list, tm
     assert not (tmp_path / "out.json.partial").exists()
 
 
+def test_calibration_leaves_no_trace_and_an_epoch_eval_does_not_change_the_checkpoint(trained_run, tmp_path):
+    from conftest import assert_calibration_leaves_no_trace, assert_same_checkpoints
+    from hnas.train.run import train_supernet
+    scorer, _ = build_scorer(tiny_config(trained_run, **{"eval.bn_mode": "calib_train"}), trained_run)
+    assert_calibration_leaves_no_trace(scorer, SPACE.smallest(), SPACE.largest())
+    calibrated = {"eval.bn_mode": "calib_train", "train.epochs": 1}
+    train_supernet(tiny_config(tmp_path / "evaluated", **calibrated, **{"train.eval_every": 1}))
+    train_supernet(tiny_config(tmp_path / "not", **calibrated, **{"train.eval_every": 0}))
+    assert_same_checkpoints(tmp_path / "evaluated", tmp_path / "not")
+
+
 def test_scores_do_not_depend_on_order_and_subset_is_fixed(trained_run):
     scorer, _ = build_scorer(tiny_config(trained_run, **{"eval.bn_mode": "calib_train"}), trained_run)
     a, b = SPACE.smallest(), SPACE.largest()

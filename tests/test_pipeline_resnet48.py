@@ -72,6 +72,17 @@ def test_predict_scores_a_sample_of_the_real_45k_list_and_fills_in_the_rest(trai
     assert all(result[k]["acc"] == supernet[k]["acc"] for k in supernet)
 
 
+def test_resofa_calibration_leaves_no_trace_and_an_epoch_eval_does_not_change_the_checkpoint(trained48, image_folder,
+                                                                                              tmp_path):
+    from conftest import assert_calibration_leaves_no_trace, assert_same_checkpoints
+    from hnas.build import build_scorer
+    scorer, _ = build_scorer(tiny48(image_folder, trained48, **{"eval.bn_mode": "calib_train"}), trained48)
+    assert_calibration_leaves_no_trace(scorer, SPACE.smallest(), SPACE.largest())
+    for run, every in (("evaluated", 1), ("not", 0)):
+        train_supernet(tiny48(image_folder, tmp_path / run, **{"eval.bn_mode": "calib_train", "train.eval_every": every}))
+    assert_same_checkpoints(tmp_path / "evaluated", tmp_path / "not")
+
+
 def test_pretrained_teacher_dyna_batch_and_progressive_shrinking(image_folder, tmp_path):
     paddle.seed(0)
     pretrained = tmp_path / "resnet48.pdparams"

@@ -26,6 +26,14 @@ def _running_buffers(bn, inputs):
     return id(bn), bn._mean, bn._variance
 
 
+def _statistics(bn):
+    """{name: tensor} of one layer's running statistics. Paddle keeps BatchNorm's as (untrainable)
+    parameters, not buffers; a SharedBatchNorm keeps one buffer pair per sharing key."""
+    if isinstance(bn, SharedBatchNorm):
+        return {name: t for name, t in bn.named_buffers() if name.startswith(("mean_", "var_"))}
+    return {"_mean": bn._mean, "_variance": bn._variance}
+
+
 class BatchNormModes:
     def __init__(self, named_layers):
         """named_layers: {name: BatchNorm layer}."""
@@ -72,8 +80,8 @@ class BatchNormModes:
 
     def running_statistics(self):
         """{name: tensor} of every layer's running means and variances."""
-        return {f"{name}.{buffer_name}": buffer for name, bn in self.named_layers.items()
-                for buffer_name, buffer in bn.named_buffers()}
+        return {f"{name}.{stat}": tensor for name, bn in self.named_layers.items()
+                for stat, tensor in _statistics(bn).items()}
 
 
 class BatchNormModesMixin:
