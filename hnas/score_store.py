@@ -59,30 +59,45 @@ class ScoreStore:
         write_json(self.path, {"fingerprint": self.fingerprint, "scores": self.scores, **self.extra})
 
 
+class SaveSchedule:
+    """When to rewrite a growing results file: every `every` new results or `seconds`, but never so
+    often that saving takes over a tenth of the time, so the bookkeeping stays linear in the results
+    (a fast scorer over 50,000 archs would otherwise rewrite a growing file thousands of times)."""
+
+    def __init__(self, save, every=20, seconds=30.0):
+        self._save, self.every, self.seconds = save, every, seconds
+        self.last, self.unsaved, self.cost = time.time(), 0, 0.0
+
+    def added(self, count=1):
+        self.unsaved += count
+        since = time.time() - self.last
+        if (self.unsaved >= self.every or since > self.seconds) and since >= 9 * self.cost:
+            self.save_now()
+
+    def save_now(self):
+        start = time.time()
+        self._save()
+        self.last, self.unsaved, self.cost = time.time(), 0, time.time() - start
+
+
 def score_entries(evaluate, entries, out_path, fingerprint, save_every=20, save_seconds=30.0):
     """Score [(key, arch string)] with evaluate(arch string) -> float, resuming from the partial
-    file when its fingerprint matches. Returns {key: score}. The partial file is saved every
-    `save_every` archs or `save_seconds`, but never so often that saving takes over a tenth of the
-    time (a fast prior over 50,000 archs would otherwise rewrite a growing file 2,500 times)."""
+    file when its fingerprint matches. Returns {key: score}. The partial file is saved on a
+    SaveSchedule (every `save_every` archs or `save_seconds`)."""
     store = ScoreStore(partial_path(out_path), fingerprint)
     wanted = {key for key, _ in entries}
     store.scores = scores = {k: v for k, v in store.scores.items() if k in wanted}
     if scores:
         print(f"resuming {out_path}: {len(scores)}/{len(entries)} archs already scored")
-    last_save, unsaved, save_cost = time.time(), 0, 0.0
+    schedule = SaveSchedule(store.save, save_every, save_seconds)
     try:
         with progress(total=len(entries), initial=len(scores), unit="arch", desc="scoring", dynamic_ncols=True) as bar:
             for key, text in entries:
                 if key in scores:
                     continue
                 scores[key] = evaluate(text)
-                unsaved += 1
                 bar.update(1)
-                since = time.time() - last_save
-                if (unsaved >= save_every or since > save_seconds) and since >= 9 * save_cost:
-                    start = time.time()
-                    store.save()
-                    last_save, unsaved, save_cost = time.time(), 0, time.time() - start
+                schedule.added()
     finally:  # an interrupted or failed run keeps every arch it scored
         store.save()
     return scores

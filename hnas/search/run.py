@@ -14,7 +14,7 @@ from hnas.plots import save_png, subplots
 from hnas.progress import progress
 from hnas.proxies.limits import Limits
 from hnas.proxies.score import DEFAULT_CLASSES
-from hnas.score_store import ScoreStore
+from hnas.score_store import SaveSchedule, ScoreStore
 from hnas.search.candidates import grid_candidates, offspring, pareto_front, random_candidates
 from hnas.spaces import get_space
 
@@ -31,30 +31,35 @@ class ScoreBook:
         self.store = ScoreStore(Path(out) / STATE_FILE, fingerprint, mismatch=(
             f"{out} holds a search with other settings (checkpoint, method, limits or eval); use another "
             f"--out or pass --fresh"))
-        self.scores, self._score, self._unsaved = self.store.scores, score, 0
+        self.scores, self._score = self.store.scores, score
+        self.schedule = SaveSchedule(self.store.save, every=SAVE_EVERY)
         self.history = self.store.extra.setdefault("history", [])
+        self._recorded = {h["generation"] for h in self.history}
         if self.scores:
             print(f"resuming the search in {out}: {len(self.scores)} archs already scored")
 
     def score_all(self, space, archs, desc):
-        for arch in progress(archs, desc=desc, unit="arch", leave=False, dynamic_ncols=True):
-            text = space.format(arch)
-            if text not in self.scores:
-                self.scores[text] = self._score(arch)
-                self._unsaved += 1
-                if self._unsaved >= SAVE_EVERY:
-                    self.save()
-        self.save()
-        return [self.scores[space.format(a)] for a in archs]
+        texts = [space.format(arch) for arch in archs]
+        try:
+            for arch, text in zip(progress(archs, desc=desc, unit="arch", leave=False, dynamic_ncols=True), texts):
+                if text not in self.scores:
+                    self.scores[text] = self._score(arch)
+                    self.schedule.added()
+        except BaseException:  # an interrupted or failed search keeps every arch it scored
+            self.save()
+            raise
+        return [self.scores[t] for t in texts]
 
     def record(self, entry):
-        if not any(h["generation"] == entry["generation"] for h in self.history):
+        """A generation's summary; a resumed search replays its generations, so one lost with the
+        last save is recorded again."""
+        if entry["generation"] not in self._recorded:
+            self._recorded.add(entry["generation"])
             self.history.append(entry)
-        self.save()
+            self.schedule.added(0)
 
     def save(self):
-        self.store.save()
-        self._unsaved = 0
+        self.schedule.save_now()
 
     def best(self, count, among=None):
         """The `count` best scored archs (of `among` if given); ties broken by the arch string."""
@@ -158,6 +163,7 @@ def search(config, checkpoint, out, method="evolution", generations=10, populati
         archs = grid if method == "grid" else random_candidates(space, rng_for(0), count, limits, set())
         book.score_all(space, archs, method)
         book.record(_generation_summary(0, book, book.best(population)))
+    book.save()
     top = _write_outputs(out, space, book, limits, top_k)
     print(f"{method} search: scored {len(book.scores)} archs within {limits.describe()}; best {top[0]} "
           f"(score {book.scores[top[0]]:.4f}); wrote {out}/top.json, scored.json, history.json, pareto.png")
