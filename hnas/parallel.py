@@ -1,6 +1,8 @@
-"""Run independent long jobs (trainings) a few at a time, each in its own spawned process."""
+"""Run independent long jobs (trainings) a few at a time, each in its own spawned process, each
+process on its own GPU when there are several (round robin), else on the CPU."""
 import contextlib
 import multiprocessing
+import os
 from pathlib import Path
 
 from hnas.progress import progress
@@ -12,7 +14,9 @@ def run_tasks(function, tasks, workers=1, desc="runs", already_done=0):
     results = []
     with progress(total=len(tasks) + already_done, initial=already_done, desc=desc, unit="run") as bar:
         if workers > 1 and len(tasks) > 1:
-            with multiprocessing.get_context("spawn").Pool(min(workers, len(tasks))) as pool:
+            context = multiprocessing.get_context("spawn")
+            with context.Pool(min(workers, len(tasks)), initializer=_claim_device,
+                              initargs=(context.Value("i", 0),)) as pool:
                 for result in pool.imap(function, tasks):
                     results.append(result)
                     bar.update(1)
@@ -25,6 +29,23 @@ def run_tasks(function, tasks, workers=1, desc="runs", already_done=0):
                 results.append(function(task))
                 bar.update(1)
     return results
+
+
+def worker_device(index, gpus):
+    """The device of worker `index` with `gpus` visible GPUs: round robin over them, else the CPU."""
+    return f"gpu:{index % gpus}" if gpus else "cpu"
+
+
+def _claim_device(counter):
+    """Pool initializer: take the next worker index and put this process on its device (every worker
+    landed on gpu:0 before)."""
+    with counter.get_lock():
+        index, counter.value = counter.value, counter.value + 1
+    import hnas  # noqa: F401  (the zlib guard before paddle)
+    import paddle
+    gpus = paddle.device.cuda.device_count() if paddle.is_compiled_with_cuda() else 0
+    os.environ["HNAS_WORKER_DEVICE"] = device = worker_device(index, gpus)
+    paddle.set_device(device)
 
 
 @contextlib.contextmanager
