@@ -88,7 +88,7 @@ class SupernetScorer:
             if saved is not None:
                 current = net.running_statistics()
                 for name, value in saved.items():
-                    current[name].set_value(value)
+                    paddle.assign(value, output=current[name])  # on the device (set_value copies through the host)
             if was_training:
                 net.train()
 

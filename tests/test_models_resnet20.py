@@ -123,3 +123,22 @@ def test_branching_starts_each_bucket_from_the_shared_weight_and_then_trains_it_
     restored.set_state_dict(state)
     assert restored.is_branched()  # a resumed run stays branched
     np.testing.assert_array_equal(restored.blocks[8].conv2.weight(64, 4).numpy(), conv.weight(64, 4).numpy())
+
+
+def test_a_shared_batchnorm_training_forward_and_a_calibrated_restore_stay_on_the_device(monkeypatch):
+    """Issue 25: no device-to-host copy (Tensor.numpy, which float() and set_value(Tensor) go through)
+    where BN statistics are written: each one empties a GPU's queue."""
+    import paddle
+    from hnas.models.shared_layers import SharedBatchNorm, write_prefix
+    syncs = []
+    numpy = paddle.Tensor.numpy
+    monkeypatch.setattr(paddle.Tensor, "numpy", lambda self, *a, **k: syncs.append(1) or numpy(self, *a, **k))
+    bn = SharedBatchNorm((4, 8), (4, 8), sharing="end")
+    bn.train()
+    x = paddle.randn([2, 4, 3, 3])
+    bn(x, 8, 4)
+    full = paddle.zeros([8])
+    write_prefix(full, paddle.ones([4]))
+    assert syncs == []
+    assert numpy(full).tolist() == [1, 1, 1, 1, 0, 0, 0, 0]
+    assert numpy(bn.running_buffers(8, 4)[1]).tolist() != [0.0] * 4  # the forward did write the running mean
