@@ -142,3 +142,22 @@ def test_a_shared_batchnorm_training_forward_and_a_calibrated_restore_stay_on_th
     assert syncs == []
     assert numpy(full).tolist() == [1, 1, 1, 1, 0, 0, 0, 0]
     assert numpy(bn.running_buffers(8, 4)[1]).tolist() != [0.0] * 4  # the forward did write the running mean
+
+
+def test_the_branch_flag_is_read_once_when_a_state_loads_not_in_every_forward(monkeypatch):
+    """Issue 25: is_branched() read a tensor in every layer's forward (1,140 host copies per scored arch)."""
+    options = dict(conv="branch", bn="branch", fc="branch", always_project=True, residual_act="prelu")
+    branched = ResNet20Supernet(num_classes=5, **options)
+    branched.branch()
+    fresh = ResNet20Supernet(num_classes=5, **options)
+    assert not fresh.is_branched()
+    fresh.set_state_dict(branched.state_dict())
+    assert fresh.is_branched()  # the loaded flag, mirrored
+    syncs = []
+    numpy = paddle.Tensor.numpy
+    monkeypatch.setattr(paddle.Tensor, "numpy", lambda self, *a, **k: syncs.append(1) or numpy(self, *a, **k))
+    fresh.eval()
+    fresh.set_arch(SPACE.smallest())
+    with paddle.no_grad():
+        fresh(paddle.randn([2, 3, 8, 8]))
+    assert syncs == []

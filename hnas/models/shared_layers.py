@@ -58,15 +58,21 @@ def _sharing_keys(sharing, in_choices, out_choices):
 
 class Branching:
     """What a branch-sharing layer adds: a persistent flag (saved with the weights, so a resumed run
-    stays branched) and branch(), which starts every bucket's weights from the shared ones."""
+    stays branched) and branch(), which starts every bucket's weights from the shared ones. Every
+    forward asks the flag, so it is mirrored as a Python value (reading the saved tensor would copy
+    it to the host in every layer): read_branched_flag() refreshes the mirror after a state is loaded."""
 
     def _init_branching(self, sharing, choices):
         self.branch_choices = tuple(choices)
+        self._branched = False
         if sharing == "branch":
             self.register_buffer("branched", paddle.zeros([1]))
 
     def is_branched(self):
-        return self.sharing == "branch" and bool(self.branched.numpy()[0])
+        return self._branched
+
+    def read_branched_flag(self):
+        self._branched = self.sharing == "branch" and bool(self.branched.numpy()[0])
 
     def branch_for(self, width):
         return branch_of(width, self.branch_choices) if self.is_branched() else None
@@ -82,6 +88,7 @@ class Branching:
                 shared = getattr(self, f"{field}_all")
                 tensor.set_value(shared[tuple(slice(0, n) for n in tensor.shape)])
         self.branched.set_value(paddle.ones([1]))
+        self._branched = True
 
 
 class SharedConv2D(Branching, nn.Layer):

@@ -67,6 +67,14 @@ class ResNet20Supernet(BatchNormModesMixin, nn.Layer):
     def is_branched(self):
         return any(layer.is_branched() for layer in self.sublayers() if isinstance(layer, Branching))
 
+    def set_state_dict(self, state_dict, *args, **kwargs):
+        """Load a state, and with it whether the layers are branched (they mirror that flag)."""
+        result = super().set_state_dict(state_dict, *args, **kwargs)
+        for layer in self.sublayers():
+            if isinstance(layer, Branching):
+                layer.read_branched_flag()
+        return result
+
     def forward(self, x):
         arch = self.arch
         x = F.relu(self.stem_bn(self.stem_conv(x, 3, arch[0]), 3, arch[0]))
