@@ -47,13 +47,16 @@ def fixed_batches(dataset, batch_size, max_images=None, seed=0, num_workers=0):
 
 @paddle.no_grad()
 def loss_and_accuracy(network, batches):
-    total_loss, correct, count = 0.0, 0, 0
+    """Mean cross-entropy and accuracy over the batches, summed on the device (in float64, as the
+    host summed them before) and copied to the host once: a copy per batch empties a GPU's queue."""
+    total_loss, correct, count = paddle.zeros([], "float64"), paddle.zeros([], "float64"), 0
     for images, labels in batches:
         logits = network(images)
-        total_loss += float(F.cross_entropy(logits, labels, reduction="sum"))
-        correct += int((paddle.argmax(logits, axis=-1) == labels).astype("int64").sum())
-        count += int(labels.shape[0])
-    return {"loss": total_loss / count, "acc": correct / count}
+        total_loss += F.cross_entropy(logits, labels, reduction="sum").astype("float64").reshape([])
+        correct += (paddle.argmax(logits, axis=-1) == labels).astype("float64").sum()
+        count += labels.shape[0]
+    total_loss, correct = paddle.stack([total_loss, correct]).numpy().tolist()
+    return {"loss": total_loss / count, "acc": int(correct) / count}
 
 
 class SupernetScorer:

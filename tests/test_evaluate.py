@@ -197,3 +197,18 @@ def test_distributed_launch_scores_one_shard_per_rank(trained_run, arch_list, tm
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert out.read_bytes() == single.read_bytes()
+
+
+@pytest.mark.parametrize("bn_mode", ["batch", "calib_train"])
+def test_a_scored_arch_copies_to_the_host_once(trained_run, monkeypatch, bn_mode):
+    """Issue 25: every host copy (Tensor.numpy, which float() and int() go through) empties a GPU's
+    queue; scoring an arch sums on the device and copies once."""
+    import paddle
+    scorer, _ = build_scorer(tiny_config(trained_run, **{"eval.bn_mode": bn_mode}), trained_run)
+    arch = SPACE.smallest()
+    expected = scorer.evaluate(arch)
+    syncs = []
+    numpy = paddle.Tensor.numpy
+    monkeypatch.setattr(paddle.Tensor, "numpy", lambda self, *a, **k: syncs.append(1) or numpy(self, *a, **k))
+    assert scorer.evaluate(arch) == expected
+    assert len(syncs) == 1
