@@ -7,6 +7,12 @@ from hnas.train.alpha_divergence import adaptive_alpha_divergence
 from hnas.config_schema import DISTILL_LOSSES, RANK_SCHEDULES, RANK_FORMS  # the allowed values, defined with the recipe schema
 
 
+def label_cross_entropy(logits, labels):
+    """Mean cross-entropy on hard labels. paddle's reduction="mean" asks the host whether any label
+    is ignored (a copy per call, which empties a GPU's queue); hnas never ignores a label."""
+    return F.cross_entropy(logits, labels, reduction="none").mean()
+
+
 def soft_cross_entropy(student_logits, teacher_logits, temperature=1.0):
     """KD as in-place distillation uses it: cross-entropy to the teacher's softened distribution."""
     teacher = F.softmax(teacher_logits.detach() / temperature, axis=-1)
@@ -17,7 +23,7 @@ def soft_cross_entropy(student_logits, teacher_logits, temperature=1.0):
 def mixed_distill_loss(student_logits, teacher_logits, labels, temperature=1.0):
     """2021 2nd place: 0.5 * (CE on labels + CE on the teacher's predicted labels) + 2 * KD."""
     teacher_labels = paddle.argmax(teacher_logits.detach(), axis=-1)
-    hard = F.cross_entropy(student_logits, labels) + F.cross_entropy(student_logits, teacher_labels)
+    hard = label_cross_entropy(student_logits, labels) + label_cross_entropy(student_logits, teacher_labels)
     return 0.5 * hard + 2.0 * soft_cross_entropy(student_logits, teacher_logits, temperature)
 
 
@@ -27,7 +33,7 @@ def distill_loss(name, student_logits, teacher_logits, labels, temperature=1.0):
     if name == "mixed":
         return mixed_distill_loss(student_logits, teacher_logits, labels, temperature)
     if name == "ce_kd":  # the 2022 baseline: CE on labels plus CE to the teacher's distribution
-        return F.cross_entropy(student_logits, labels) + soft_cross_entropy(student_logits, teacher_logits, temperature)
+        return label_cross_entropy(student_logits, labels) + soft_cross_entropy(student_logits, teacher_logits, temperature)
     if name == "alpha":  # AlphaNet's adaptive alpha-divergence, computed in log space
         return adaptive_alpha_divergence(student_logits, teacher_logits, temperature)
     raise HnasError(f"unknown distillation loss {name!r}; expected one of {', '.join(DISTILL_LOSSES)}")

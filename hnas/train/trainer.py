@@ -2,13 +2,12 @@
 accumulates their gradients and takes a single optimizer step."""
 import numpy as np
 import paddle
-import paddle.nn.functional as F
 from paddle.hapi.callbacks import config_callbacks
 from paddle.static import InputSpec
 
 from hnas.errors import HnasError
 from hnas.spaces.pareto import Candidates, pick_by_loss
-from hnas.train.losses import distill_loss
+from hnas.train.losses import distill_loss, label_cross_entropy
 
 
 class Trainer(paddle.Model):
@@ -53,7 +52,7 @@ class Trainer(paddle.Model):
         with self.network.bn_stats_mode("batch"):
             for arch in candidates.archs:
                 self.network.set_arch(arch)
-                losses.append(float(F.cross_entropy(self.network(images), labels)))
+                losses.append(float(label_cross_entropy(self.network(images), labels)))
         return pick_by_loss(candidates, losses)
 
     def train_batch(self, inputs, labels=None, update=True):
@@ -72,10 +71,10 @@ class Trainer(paddle.Model):
             logits = self.network(x)
             if target == "rank":  # trained only through the rank loss
                 kept["archs"].append(arch)
-                kept["label_losses"].append(F.cross_entropy(logits, y))
+                kept["label_losses"].append(label_cross_entropy(logits, y))
                 continue
             if target == "labels":
-                loss = F.cross_entropy(logits, y)
+                loss = label_cross_entropy(logits, y)
                 inplace_logits = logits.detach()
             elif target == "inplace":
                 loss = distill_loss(self.distill_loss_name, logits, inplace_logits, y, self.temperature)
@@ -88,8 +87,8 @@ class Trainer(paddle.Model):
             else:
                 kept["archs"].append(arch)
                 kept["losses"].append(loss)
-                kept["label_losses"].append(loss if target == "labels" else F.cross_entropy(logits, y))
-            step_losses.append(float(loss))
+                kept["label_losses"].append(loss if target == "labels" else label_cross_entropy(logits, y))
+            step_losses.append(loss.detach().reshape([]))
         if self.rank_loss is not None:
             self._backward_with_rank_loss(**kept)
         self._average_gradients_across_ranks()
@@ -97,7 +96,9 @@ class Trainer(paddle.Model):
         # None, not zero: a layer no arch of the next step uses must not move on stale momentum
         self._optimizer.clear_grad(set_to_zero=False)
         self.global_step += 1
-        return [np.array([np.mean(step_losses)], dtype=np.float32)]
+        # the step's one copy to the host (hapi logs the loss): one per subnet empties a GPU's queue each time
+        mean = paddle.stack(step_losses).astype("float64").mean().numpy() if step_losses else np.float64("nan")
+        return [np.array([mean], dtype=np.float32).reshape([1])]
 
     def _backward_with_rank_loss(self, archs, losses, label_losses):
         """The rank loss compares the archs' cross-entropy on the labels (the quantity the
