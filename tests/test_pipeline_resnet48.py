@@ -129,22 +129,32 @@ from hnas.train import trainer as trainer_module
 from hnas.train.run import train_supernet
 
 config = load_config(sys.argv[1], **json.loads(sys.argv[2]))
-seen, original = [], trainer_module.Trainer.train_batch
+seen, picked = [], []
+original, judge = trainer_module.Trainer.train_batch, trainer_module.Trainer._judge
 
 def recording(self, inputs, labels=None, update=True):
     seen.append([str(arch) for arch, _ in self.plan(self.global_step)])
     return original(self, inputs, labels, update)
 
+def recording_judge(self, *args):
+    arch = judge(self, *args)
+    picked.append(str(arch))
+    return arch
+
 trainer_module.Trainer.train_batch = recording
+trainer_module.Trainer._judge = recording_judge
 trainer = train_supernet(config)
 digest = hashlib.sha256(b"".join(p.numpy().tobytes() for p in trainer.network.parameters()
                                  if p.trainable)).hexdigest()  # BN running stats are per rank
 with open(sys.argv[3] + f"/rank{paddle.distributed.get_rank()}.json", "w") as f:
-    json.dump({"archs": seen, "params": digest, "steps": trainer.global_step}, f)
+    json.dump({"archs": seen, "picked": picked, "params": digest, "steps": trainer.global_step}, f)
 '''
 
 
-def test_two_process_cpu_launch_trains_the_same_subnets_and_weights(image_folder, tmp_path):
+@pytest.mark.parametrize("extra", [{}, {"train.pareto": "best"}], ids=["sandwich", "pareto-by-loss"])
+def test_two_process_cpu_launch_trains_the_same_subnets_and_weights(image_folder, tmp_path, extra):
+    """With Pareto-aware sampling by loss each rank judges candidates on its own share of the batch:
+    the losses are averaged across ranks, so both pick the same archs (issue 25)."""
     import os
     import subprocess
     import sys
@@ -155,7 +165,7 @@ def test_two_process_cpu_launch_trains_the_same_subnets_and_weights(image_folder
     overrides = {"data.root": str(image_folder), "data.image_size": 32, "data.crop_sizes": [24, 32],
                  "data.batch_size": 4, "train.epochs": 1, "train.warmup_epochs": 0, "train.num_archs": 3,
                  "train.eval_every": 0, "train.lr_reference_batch": None, "train.lr": 0.01,
-                 "model.pretrained": None, "output.dir": str(tmp_path / "run")}
+                 "model.pretrained": None, "output.dir": str(tmp_path / "run"), **extra}
     cmd = [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2",
            "--log_dir", str(tmp_path / "log"), str(script), "configs/cvpr2022_track1_3rd_prelu.yaml",
            json.dumps(overrides), str(tmp_path)]
@@ -166,6 +176,7 @@ def test_two_process_cpu_launch_trains_the_same_subnets_and_weights(image_folder
     rank0, rank1 = (json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1))
     assert rank0["steps"] == rank1["steps"] == 3  # 24 images, 4 per rank per step
     assert rank0["archs"] == rank1["archs"] and len(rank0["archs"]) == 3
+    assert rank0["picked"] == rank1["picked"] and len(rank0["picked"]) == (3 if extra else 0)  # one judged draw per step
     assert rank0["params"] == rank1["params"]  # gradients averaged across ranks every step
     assert (tmp_path / "run" / "latest.json").exists()
 

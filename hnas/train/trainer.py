@@ -47,13 +47,19 @@ class Trainer(paddle.Model):
 
     @paddle.no_grad()
     def _judge(self, candidates, images, labels):
-        """Pareto-aware sampling by mini-batch loss: the candidate to train on this batch."""
+        """Pareto-aware sampling by mini-batch loss: the candidate to train on this batch. Each rank
+        holds its own share of the batch, so the losses are averaged across ranks first: every rank
+        must pick the same arch, or their gradient all-reduces no longer match."""
         losses = []
         with self.network.bn_stats_mode("batch"):
             for arch in candidates.archs:
                 self.network.set_arch(arch)
-                losses.append(float(label_cross_entropy(self.network(images), labels)))
-        return pick_by_loss(candidates, losses)
+                losses.append(label_cross_entropy(self.network(images), labels).reshape([]))
+        losses = paddle.stack(losses)
+        if self.world_size > 1:
+            paddle.distributed.all_reduce(losses)
+            losses = losses / self.world_size
+        return pick_by_loss(candidates, losses.numpy().tolist())
 
     def train_batch(self, inputs, labels=None, update=True):
         self.network.train()
