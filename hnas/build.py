@@ -31,6 +31,11 @@ def data_from_config(config):
                       num_classes=d["num_classes"], crop_sizes=d["crop_sizes"])
 
 
+def loader_options(data_options):
+    """paddle DataLoader options of a recipe's data section, for training and scoring alike."""
+    return {"num_workers": data_options["num_workers"], "use_shared_memory": data_options["shared_memory"]}
+
+
 def model_meta(config, data):
     """What a supernet checkpoint records to be rebuilt without its recipe."""
     return {"kind": "supernet", "space": config["space"], "num_classes": data.num_classes,
@@ -49,14 +54,15 @@ def standalone_from_config(config, arch, num_classes):
                              residual_act=m["residual_act"])
 
 
-def scorer_for(supernet, data, eval_options):
-    """A scorer of `supernet` with the recipe's eval settings (test subset, BN mode, metric)."""
-    e = eval_options  # validated with the recipe (hnas.config_schema)
+def scorer_for(supernet, data, config):
+    """A scorer of `supernet` with the recipe's eval settings (test subset, BN mode, metric), its
+    batches read with the recipe's data-loader options."""
+    e, loader = config["eval"], loader_options(config["data"])  # validated with the recipe (hnas.config_schema)
     calib_source = data.test if e["bn_mode"] == "calib_test" else data.train_plain
-    calib = fixed_batches(calib_source, e["batch_size"], e["batch_size"] * e["calib_batches"], 0)
+    calib = fixed_batches(calib_source, e["batch_size"], e["batch_size"] * e["calib_batches"], 0, loader)
 
     def scorer(indices):
-        return SupernetScorer(supernet, FixedBatches(data.test, e["batch_size"], indices), e["bn_mode"],
+        return SupernetScorer(supernet, FixedBatches(data.test, e["batch_size"], indices, loader), e["bn_mode"],
                               e["metric"], calib)
     return scorer(test_indices(data.test, e, scorer, supernet.space))
 
@@ -88,7 +94,7 @@ def build_scorer(config, checkpoint):
         return _fewshot_scorer(config, root)
     data = data_from_config(config)
     params, supernet = _trained_supernet(config, checkpoint, data)
-    return scorer_for(supernet, data, config["eval"]), [params]
+    return scorer_for(supernet, data, config), [params]
 
 
 def _trained_supernet(config, checkpoint, data):
@@ -124,5 +130,5 @@ def _fewshot_scorer(config, root):
     data = data_from_config(config)
 
     def part_scorer(index):
-        return scorer_for(_trained_supernet(config, parts[index], data)[1], data, config["eval"])
+        return scorer_for(_trained_supernet(config, parts[index], data)[1], data, config)
     return PartRoutedScorer(split.part_of, part_scorer), params

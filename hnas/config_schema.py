@@ -47,7 +47,8 @@ class Data(Section):
     split_seed: int = Field(0, description="seed of the train/test split and of the size limits")
     num_classes: Optional[int] = Field(None, ge=2, description="classes (default: the dataset's)")
     batch_size: int = Field(128, ge=1, description="training batch per process")
-    num_workers: int = Field(0, ge=0, description="data-loader worker processes")
+    num_workers: int = Field(0, ge=0, description="data-loader worker processes (training and scoring)")
+    shared_memory: bool = Field(True, description="data-loader workers hand batches over in shared memory (off where /dev/shm is small, as in some containers)")
     crop_sizes: Optional[List[int]] = Field(None, min_length=1,
                                             description="imagefolder: training crop sizes, one drawn per batch")
 

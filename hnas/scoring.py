@@ -18,16 +18,17 @@ class FixedBatches:
     of them by default). Held in memory when they fit in CACHE_BYTES (CIFAR, digits), otherwise
     read again on each pass (an ImageNet validation folder)."""
 
-    def __init__(self, dataset, batch_size, indices=None, num_workers=0):
+    def __init__(self, dataset, batch_size, indices=None, loader=None):
+        """loader: paddle DataLoader options (hnas.build.loader_options: workers, shared memory)."""
         self.indices = np.arange(len(dataset)) if indices is None else np.asarray(indices)
-        self.dataset, self.batch_size, self.num_workers = dataset, batch_size, num_workers
+        self.dataset, self.batch_size, self.loader = dataset, batch_size, dict(loader or {})
         first = np.asarray(dataset[int(self.indices[0])][0]) if len(self.indices) else np.zeros(0)
         self.cached = list(self._read()) if first.nbytes * len(self.indices) <= CACHE_BYTES else None
 
     def _read(self):
         subset = paddle.io.Subset(self.dataset, [int(i) for i in self.indices])
-        loader = paddle.io.DataLoader(subset, batch_size=self.batch_size, shuffle=False,
-                                      num_workers=self.num_workers, return_list=True)
+        loader = paddle.io.DataLoader(subset, batch_size=self.batch_size, shuffle=False, return_list=True,
+                                      **self.loader)
         for images, labels in loader:
             yield images, labels.reshape([-1]).astype("int64")
 
@@ -38,11 +39,11 @@ class FixedBatches:
         return -(-len(self.indices) // self.batch_size)
 
 
-def fixed_batches(dataset, batch_size, max_images=None, seed=0, num_workers=0):
+def fixed_batches(dataset, batch_size, max_images=None, seed=0, loader=None):
     """FixedBatches of the whole dataset, or of a fixed random subset of max_images."""
     count = len(dataset)
     indices = random_subset(count, max_images, seed) if max_images is not None and max_images < count else None
-    return FixedBatches(dataset, batch_size, indices, num_workers)
+    return FixedBatches(dataset, batch_size, indices, loader)
 
 
 @paddle.no_grad()

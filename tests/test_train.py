@@ -190,3 +190,24 @@ def test_a_training_step_copies_to_the_host_once(tmp_path, monkeypatch):
     train_supernet(tiny_config(tmp_path, **{"train.epochs": 1, "train.strategy": "sandwich", "train.num_archs": 4,
                                             "train.distill": "inplace"}))
     assert syncs and set(syncs) == {1}, syncs
+
+
+def test_data_loader_options_reach_training_and_scoring(tmp_path, monkeypatch):
+    """data.num_workers and data.shared_memory go to every DataLoader: training's and the scorer's
+    (the scorer read with paddle's defaults; shared memory was not a recipe key, issue 25)."""
+    import paddle
+    from conftest import tiny_config
+    from hnas.build import build_scorer
+    from hnas.train.run import train_supernet
+    seen = []
+    loader = paddle.io.DataLoader
+
+    def recording(*args, **kwargs):
+        seen.append({k: kwargs.get(k) for k in ("num_workers", "use_shared_memory")})
+        return loader(*args, **kwargs)
+
+    monkeypatch.setattr(paddle.io, "DataLoader", recording)
+    config = tiny_config(tmp_path, **{"train.epochs": 1, "data.shared_memory": False})
+    train_supernet(config)
+    build_scorer(config, tmp_path)
+    assert len(seen) >= 3 and all(s == {"num_workers": 0, "use_shared_memory": False} for s in seen), seen

@@ -7,8 +7,8 @@ from pathlib import Path
 import paddle
 
 from hnas.archfile import read_arch_file
-from hnas.build import (data_from_config, model_meta, scorer_for, seed_everything, standalone_from_config,
-                        supernet_from_meta)
+from hnas.build import (data_from_config, loader_options, model_meta, scorer_for, seed_everything,
+                        standalone_from_config, supernet_from_meta)
 from hnas.checkpoint import FEWSHOT_FILE, CheckpointDir, part_dir, load_params, resolve_checkpoint, restore_optimizer
 from hnas.errors import HnasError
 from hnas.fingerprint import training_settings
@@ -173,7 +173,7 @@ def _only_writer(run_dir):
 
 
 def _train_supernet_into(run_dir, config, space, fresh):
-    t, e = config["train"], config["eval"]
+    t = config["train"]
     if fresh and _is_main_process():
         _fresh_start(run_dir)
     seed_everything(t["seed"])
@@ -206,7 +206,7 @@ def _train_supernet_into(run_dir, config, space, fresh):
                     t["num_archs"], t["distill"],
                     rank_sampler=sampler_named("uniform", t["seed"] + 1) if extra_pairs else None,
                     rank_pairs=t["num_archs"] - 2 if extra_pairs else 0)
-    scorer = scorer_for(supernet, data, e)
+    scorer = scorer_for(supernet, data, config)
 
     def epoch_eval():
         if not t["eval_every"]:
@@ -265,7 +265,7 @@ def _prepare_resume_fit(trainer, config, data, recipe, run_dir, meta):
     checkpoints = CheckpointDir(run_dir)
     _resume(trainer, checkpoints, meta)
     trainer.fit(data.train, recipe["epochs"], recipe["batch_size"],
-                _callbacks(run_dir, checkpoints, meta, config["train"]), config["data"]["num_workers"])
+                _callbacks(run_dir, checkpoints, meta, config["train"]), loader_options(config["data"]))
     return trainer
 
 
@@ -293,7 +293,7 @@ def _train_standalone_into(run_dir, config, space, arch, fresh, init):
     meta = {"kind": "standalone", "space": config["space"], "arch": space.format(arch),
             "num_classes": data.num_classes, "image_size": data.image_size, "model": dict(config["model"]),
             "recipe": dict(training_settings(config, ("data", "model", "standalone")), seed=t["seed"])}
-    test_batches = fixed_batches(data.test, config["eval"]["batch_size"])
+    test_batches = fixed_batches(data.test, config["eval"]["batch_size"], loader=loader_options(config["data"]))
 
     def final_eval():
         network.eval()
