@@ -98,6 +98,11 @@ def read_arch_file(path, space, with_scores=False):
     return entries
 
 
+def keys_naming_other_archs(listed, entries):
+    """Keys of `entries` ([(key, arch string, ...)]) that `listed` ({key: arch string}) holds with another arch."""
+    return [entry[0] for entry in entries if entry[0] in listed and listed[entry[0]] != entry[1]]
+
+
 def write_arch_file(path, entries, scores):
     """entries: [(key, arch string)]; scores: {key: float}."""
     write_json(path, {key: {"arch": text, "acc": scores[key]} for key, text in entries})

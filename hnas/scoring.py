@@ -18,17 +18,17 @@ class FixedBatches:
     of them by default). Held in memory when they fit in CACHE_BYTES (CIFAR, digits), otherwise
     read again on each pass (an ImageNet validation folder)."""
 
-    def __init__(self, dataset, batch_size, indices=None, loader=None):
-        """loader: paddle DataLoader options (hnas.build.loader_options: workers, shared memory)."""
+    def __init__(self, dataset, batch_size, indices=None, loader_options=None):
+        """loader_options: paddle DataLoader options (hnas.build.loader_options: workers, shared memory)."""
         self.indices = np.arange(len(dataset)) if indices is None else np.asarray(indices)
-        self.dataset, self.batch_size, self.loader = dataset, batch_size, dict(loader or {})
+        self.dataset, self.batch_size, self.loader_options = dataset, batch_size, dict(loader_options or {})
         first = np.asarray(dataset[int(self.indices[0])][0]) if len(self.indices) else np.zeros(0)
         self.cached = list(self._read()) if first.nbytes * len(self.indices) <= CACHE_BYTES else None
 
     def _read(self):
         subset = paddle.io.Subset(self.dataset, [int(i) for i in self.indices])
         loader = paddle.io.DataLoader(subset, batch_size=self.batch_size, shuffle=False, return_list=True,
-                                      **self.loader)
+                                      **self.loader_options)
         for images, labels in loader:
             yield images, labels.reshape([-1]).astype("int64")
 
@@ -39,11 +39,11 @@ class FixedBatches:
         return -(-len(self.indices) // self.batch_size)
 
 
-def fixed_batches(dataset, batch_size, max_images=None, seed=0, loader=None):
+def fixed_batches(dataset, batch_size, max_images=None, seed=0, loader_options=None):
     """FixedBatches of the whole dataset, or of a fixed random subset of max_images."""
     count = len(dataset)
     indices = random_subset(count, max_images, seed) if max_images is not None and max_images < count else None
-    return FixedBatches(dataset, batch_size, indices, loader)
+    return FixedBatches(dataset, batch_size, indices, loader_options)
 
 
 @paddle.no_grad()

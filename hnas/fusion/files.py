@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from hnas.errors import HnasError
-from hnas.archfile import read_arch_file, write_arch_file
+from hnas.archfile import keys_naming_other_archs, read_arch_file, write_arch_file
 from hnas.fusion import DEFAULT_METHOD, DEFAULT_WEIGHT, fuse, fusion_weights, resolve_weights
 from hnas.io import write_json
 from hnas.proxies import PROXIES
@@ -42,7 +42,7 @@ def fuse_files(scores_path, priors, out, space, method=DEFAULT_METHOD, weight=DE
     sources, prior_scores = {}, {}
     for name in weights:
         sources[name], scored = _prior_scores(name, scores_path, entries, out, space, num_classes, image_size, model)
-        differ = [k for k, a, _ in entries if k in scored and scored[k][0] != a]
+        differ = keys_naming_other_archs({k: a for k, (a, _) in scored.items()}, entries)
         if differ:
             raise HnasError(f"{sources[name]} and {scores_path} name different archs for {len(differ)} keys "
                             f"(e.g. {differ[0]!r}); fuse scores of the same arch list")

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from hnas.errors import HnasError
-from hnas.archfile import read_arch_file, space_of_file, write_arch_file
+from hnas.archfile import keys_naming_other_archs, read_arch_file, space_of_file, write_arch_file
 from hnas.predictor.fill import FillIn, write_filled
 from hnas.predictor.growth import DEFAULT_PLATEAU, check_plan, next_size
 from hnas.predictor.regressor import check_fit_size
@@ -28,7 +28,7 @@ def predict_from_scores(scores, archs, out, folds=DEFAULT_FOLDS, seed=0, space=N
     entries = read_arch_file(archs, space)
     listed = dict(entries)
     given = read_arch_file(scores, space, with_scores=True)
-    differ = [key for key, text, _ in given if key in listed and listed[key] != text]
+    differ = keys_naming_other_archs(listed, given)
     missing = [key for key, _, _ in given if key not in listed]
     if differ or missing:
         key = (differ or missing)[0]

@@ -293,7 +293,7 @@ def _train_standalone_into(run_dir, config, space, arch, fresh, init):
     meta = {"kind": "standalone", "space": config["space"], "arch": space.format(arch),
             "num_classes": data.num_classes, "image_size": data.image_size, "model": dict(config["model"]),
             "recipe": dict(training_settings(config, ("data", "model", "standalone")), seed=t["seed"])}
-    test_batches = fixed_batches(data.test, config["eval"]["batch_size"], loader=loader_options(config["data"]))
+    test_batches = fixed_batches(data.test, config["eval"]["batch_size"], loader_options=loader_options(config["data"]))
 
     def final_eval():
         network.eval()

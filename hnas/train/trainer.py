@@ -115,12 +115,12 @@ class Trainer(paddle.Model):
         if objective:
             paddle.add_n(objective).backward()
 
-    def fit(self, train_data, epochs, batch_size, callbacks=(), loader=None):
-        """loader: paddle DataLoader options (hnas.build.loader_options: workers, shared memory)."""
+    def fit(self, train_data, epochs, batch_size, callbacks=(), loader_options=None):
+        """loader_options: paddle DataLoader options (hnas.build.loader_options: workers, shared memory)."""
         sampler = paddle.io.DistributedBatchSampler(train_data, batch_size, shuffle=True, drop_last=True)
         # image-folder training data draws one crop size per batch
         sampler = getattr(train_data, "batch_sampler_for", lambda s: s)(sampler)
-        loader = paddle.io.DataLoader(train_data, batch_sampler=sampler, return_list=True, **(loader or {}))
+        loader = paddle.io.DataLoader(train_data, batch_sampler=sampler, return_list=True, **(loader_options or {}))
         steps = len(loader)
         if steps == 0:
             raise HnasError(f"the training set has {len(train_data)} images, fewer than one batch of {batch_size}")
