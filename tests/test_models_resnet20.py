@@ -125,23 +125,29 @@ def test_branching_starts_each_bucket_from_the_shared_weight_and_then_trains_it_
     np.testing.assert_array_equal(restored.blocks[8].conv2.weight(64, 4).numpy(), conv.weight(64, 4).numpy())
 
 
-def test_a_shared_batchnorm_training_forward_and_a_calibrated_restore_stay_on_the_device(monkeypatch):
-    """Issue 25: no device-to-host copy (Tensor.numpy, which float() and set_value(Tensor) go through)
-    where BN statistics are written: each one empties a GPU's queue."""
-    import paddle
-    from hnas.models.shared_layers import SharedBatchNorm, write_prefix
-    syncs = []
-    numpy = paddle.Tensor.numpy
+def test_a_shared_batchnorm_forward_writes_its_statistics_on_the_device_without_clones(monkeypatch):
+    """Issue 25: the running statistics were cloned and written back through the host (set_value)
+    in every training forward; now the kernel updates prefix views of the key's buffers in place."""
+    from hnas.models.shared_layers import SharedBatchNorm
+    syncs, clones = [], []
+    numpy, clone = paddle.Tensor.numpy, paddle.Tensor.clone
     monkeypatch.setattr(paddle.Tensor, "numpy", lambda self, *a, **k: syncs.append(1) or numpy(self, *a, **k))
-    bn = SharedBatchNorm((4, 8), (4, 8), sharing="end")
-    bn.train()
-    x = paddle.randn([2, 4, 3, 3])
+    monkeypatch.setattr(paddle.Tensor, "clone", lambda self, *a, **k: clones.append(1) or clone(self, *a, **k))
+    bn = SharedBatchNorm((4, 8), (4, 8), sharing="full")
+    key = bn.statistics_key(8, 4)
+    x = paddle.randn([2, 4, 3, 3]) + 2
+    bn.eval()
     bn(x, 8, 4)
-    full = paddle.zeros([8])
-    write_prefix(full, paddle.ones([4]))
-    assert syncs == []
-    assert numpy(full).tolist() == [1, 1, 1, 1, 0, 0, 0, 0]
-    assert numpy(bn.running_buffers(8, 4)[1]).tolist() != [0.0] * 4  # the forward did write the running mean
+    bn.train()
+    bn._momentum = 1.0  # batch statistics only: the buffers stay as they are
+    bn(x, 8, 4)
+    assert numpy(getattr(bn, f"mean_{key}")).tolist() == [0.0] * 8
+    bn._momentum = 0.0
+    bn(x, 8, 4)
+    assert syncs == [] and clones == []
+    mean = numpy(getattr(bn, f"mean_{key}"))
+    np.testing.assert_allclose(mean[:4], numpy(x).mean(axis=(0, 2, 3)), rtol=1e-5)
+    assert mean[4:].tolist() == [0.0] * 4  # only the active prefix
 
 
 def test_the_branch_flag_is_read_once_when_a_state_loads_not_in_every_forward(monkeypatch):

@@ -4,26 +4,23 @@ its full-width state) and hnas's SharedBatchNorm (one set of statistics per shar
 
   normal     train: batch statistics, running stats updated; eval: running stats
   batch      batch statistics, running stats left untouched
-  calibrate  batch statistics; each batch's per-channel mean/var is accumulated and
-             finish_calibration() writes their mean into the running stats
+  calibrate  batch statistics; the running stats become the mean of the batches' statistics
 
-Non-normal modes put the layers in training mode with momentum 1.0, which in paddle's update
-(running = momentum * running + (1 - momentum) * batch) leaves the running statistics as they are.
+Non-normal modes put the layers in training mode and set the momentum of paddle's update
+(running = momentum * running + (1 - momentum) * batch): 1.0 leaves the running statistics as they
+are; calibration sets it to (k - 1) / k before a layer's k-th batch, so the kernel itself keeps the
+running average of the batch mean and (biased) variance it computes anyway: no extra kernels.
 """
 from contextlib import contextmanager
 
-import paddle
-
-from hnas.models.shared_layers import SharedBatchNorm, write_prefix
+from hnas.models.shared_layers import SharedBatchNorm
 
 MODES = ("normal", "batch", "calibrate")
 
 
-def _running_buffers(bn, inputs):
-    """(key, running mean, running var) that the forward on `inputs` normalises with."""
-    if isinstance(bn, SharedBatchNorm):
-        return bn.running_buffers(*inputs[1:])
-    return id(bn), bn._mean, bn._variance
+def _statistics_key(bn, inputs):
+    """Which running statistics of `bn` the forward on `inputs` normalises with."""
+    return (id(bn), bn.statistics_key(*inputs[1:]) if isinstance(bn, SharedBatchNorm) else None)
 
 
 def _statistics(bn):
@@ -40,19 +37,16 @@ class BatchNormModes:
         self.named_layers = dict(named_layers)
         self.layers = list(self.named_layers.values())
         self.mode = "normal"
-        self.sums = {}
+        self.batches_seen = {}
         for bn in self.layers:
             bn.register_forward_pre_hook(self._before_forward)
 
     def _before_forward(self, bn, inputs):
         if self.mode == "calibrate":
-            key, mean_buffer, var_buffer = _running_buffers(bn, inputs)
-            with paddle.no_grad():
-                x = inputs[0]
-                mean = x.mean(axis=[0, 2, 3])
-                var = ((x - mean.reshape([1, -1, 1, 1])) ** 2).mean(axis=[0, 2, 3])
-            count, mean_sum, var_sum, _, _ = self.sums.get((id(bn), key), (0, 0.0, 0.0, None, None))
-            self.sums[(id(bn), key)] = (count + 1, mean_sum + mean, var_sum + var, mean_buffer, var_buffer)
+            key = _statistics_key(bn, inputs)
+            seen = self.batches_seen.get(key, 0)
+            bn._momentum = seen / (seen + 1)
+            self.batches_seen[key] = seen + 1
 
     @contextmanager
     def use(self, mode):
@@ -64,6 +58,8 @@ class BatchNormModes:
                 bn.training = True
                 bn._momentum = 1.0
         self.mode = mode
+        if mode == "calibrate":
+            self.batches_seen = {}
         try:
             yield
         finally:
@@ -71,12 +67,9 @@ class BatchNormModes:
             for bn, (training, momentum) in zip(self.layers, saved):
                 bn.training, bn._momentum = training, momentum
 
-    @paddle.no_grad()
     def finish_calibration(self):
-        for count, mean_sum, var_sum, mean_buffer, var_buffer in self.sums.values():
-            for running, new in ((mean_buffer, mean_sum / count), (var_buffer, var_sum / count)):
-                write_prefix(running, new)
-        self.sums = {}
+        """The next calibration starts a new average."""
+        self.batches_seen = {}
 
     def running_statistics(self):
         """{name: tensor} of every layer's running means and variances."""

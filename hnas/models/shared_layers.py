@@ -168,30 +168,18 @@ class SharedBatchNorm(Branching, nn.Layer):
 
     def tensors(self, cin, cout):
         """(weight, bias, running mean, running var) of this (in, out) choice, sliced to cout."""
-        key = sharing_key(self.sharing, cin, cout, self.branch_for(cout))
+        key = self.statistics_key(cin, cout)
         return tuple(getattr(self, f"{name}_{key}")[:cout] for name in ("w", "b", "mean", "var"))
 
-    def running_buffers(self, cin, cout):
-        """(sharing key, full running mean, full running var) of this (in, out) choice."""
-        key = sharing_key(self.sharing, cin, cout, self.branch_for(cout))
-        return key, getattr(self, f"mean_{key}"), getattr(self, f"var_{key}")
+    def statistics_key(self, cin, cout):
+        """The sharing key whose running statistics this (in, out) choice normalises with."""
+        return sharing_key(self.sharing, cin, cout, self.branch_for(cout))
 
     def forward(self, x, cin, cout):
         weight, bias, mean, var = self.tensors(cin, cout)
         if not self.training and self.running_stats:
             return F.batch_norm(x, mean, var, weight, bias, training=False, epsilon=self.epsilon)
-        mean_out, var_out = mean.clone(), var.clone()
-        y = F.batch_norm(x, mean_out, var_out, weight, bias, training=True,
-                         momentum=self._momentum, epsilon=self.epsilon)
-        if self.training and self.running_stats and self._momentum < 1.0:
-            _, mean_full, var_full = self.running_buffers(cin, cout)
-            write_prefix(mean_full, mean_out)
-            write_prefix(var_full, var_out)
-        return y
-
-
-@paddle.no_grad()
-def write_prefix(full, values):
-    """Overwrite the first len(values) entries of the 1-D tensor `full`, on its device: paddle 2.6's
-    set_value(Tensor) copies through the host, which empties a GPU's queue twice per BN forward."""
-    full[:values.shape[0]] = values
+        # the statistics are prefix views of the key's buffers, so the kernel's own update lands in
+        # them on the device; momentum 1.0 leaves them as they are (batch statistics only)
+        momentum = self._momentum if self.training and self.running_stats else 1.0
+        return F.batch_norm(x, mean, var, weight, bias, training=True, momentum=momentum, epsilon=self.epsilon)
