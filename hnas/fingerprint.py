@@ -6,7 +6,8 @@ import hashlib
 import json
 
 WHERE_AND_HOW_OFTEN = frozenset({"name", "output.dir", "data.root", "data.num_workers", "data.shared_memory",
-                                 "train.log_every", "train.keep_checkpoints", "train.eval_every", "eval.save_every"})
+                                 "train.log_every", "train.keep_checkpoints", "train.eval_every", "eval.save_every",
+                                 "eval.wait_timeout"})
 # a resumed run may train longer (the schedule stretches to the new length)
 TRAINING_LENGTH = frozenset({"train.epochs", "standalone.epochs"})
 # applied to finished raw scores, so partial scores stay valid when they change

@@ -2,9 +2,7 @@
 import json
 import os
 import re
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 
@@ -54,17 +52,6 @@ def check_writable(directory):
             probe.flush()  # a full disk fails here, not at creation
     except OSError as err:
         raise HnasError(f"output directory {directory} is not writable ({err.strerror})") from None
-
-
-def wait_for_files(paths, what, poll=1.0, say_every=60.0):
-    """Block until every path exists (other processes write them), saying what it waits for once a minute."""
-    say_at = time.monotonic() + say_every
-    while not all(Path(p).exists() for p in paths):
-        if time.monotonic() >= say_at:
-            missing = [str(p) for p in paths if not Path(p).exists()]
-            print(f"waiting for {what}: {len(missing)} missing (e.g. {missing[0]})", file=sys.stderr)
-            say_at += say_every
-        time.sleep(poll)
 
 
 def load_state(path):

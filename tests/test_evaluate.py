@@ -212,3 +212,29 @@ def test_a_scored_arch_copies_to_the_host_once(trained_run, monkeypatch, bn_mode
     monkeypatch.setattr(paddle.Tensor, "numpy", lambda self, *a, **k: syncs.append(1) or numpy(self, *a, **k))
     assert scorer.evaluate(arch) == expected
     assert len(syncs) == 1
+
+
+@pytest.mark.parametrize("source", ["digits", "imagefolder"])
+def test_fixed_batches_keep_uint8_and_normalise_to_the_same_values(source, image_folder, monkeypatch):
+    """Issue 25: the cache held float32 (4 bytes a channel), so 5,000 ImageNet crops at 224 px did not
+    fit and were decoded again for every arch; now it holds uint8 and normalises on the device."""
+    import paddle
+    from hnas.data import build_data
+    from hnas import scoring
+    data = (build_data("digits", image_size=16, test_size=40) if source == "digits"
+            else build_data("imagefolder", root=str(image_folder), image_size=32))
+    expected = [np.stack([data.test[i][0] for i in range(start, min(start + 4, len(data.test)))])
+                for start in range(0, len(data.test), 4)]
+    batches = scoring.FixedBatches(data.test, 4)
+    assert batches.cached is not None  # kept as uint8, as numpy on a CPU
+    assert all(isinstance(images, np.ndarray) and images.dtype == np.uint8 for images, _ in batches.cached)
+    assert sum(images.nbytes for images, _ in batches.cached) == len(data.test) * 3 * data.image_size ** 2
+    on_device = batches.normalize.batch(paddle.to_tensor(batches.cached[0][0]))  # a GPU's path, run on the CPU
+    assert isinstance(on_device, paddle.Tensor) and np.array_equal(on_device.numpy(), expected[0])
+    for _ in range(2):
+        got = [images.numpy() for images, _ in batches]
+        assert len(got) == len(expected) and all(np.array_equal(g, e) for g, e in zip(got, expected))
+    monkeypatch.setattr(scoring, "CACHE_BYTES", len(data.test) * 3 * data.image_size ** 2 - 1)
+    uncached = scoring.FixedBatches(data.test, 4)
+    assert uncached.cached is None  # uint8 bytes decide: one byte short of the set, read per pass
+    assert all(np.array_equal(images.numpy(), e) for (images, _), e in zip(uncached, expected))

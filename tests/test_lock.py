@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from hnas.errors import HnasError
-from hnas.lock import lock_path, only_writer
+from hnas.lock import lock_path, only_writer, wait_for_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 HOLD = "import sys, time; from hnas.lock import only_writer\nwith only_writer(sys.argv[1]):\n    print('held', flush=True); time.sleep(60)"
@@ -65,3 +65,48 @@ def test_a_second_hnas_train_on_the_same_run_directory_is_one_error_before_any_w
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_waiting_for_a_shard_ends_when_its_writer_is_killed_not_never(tmp_path):
+    """Issue 25: rank 0 polled for the other ranks' parts forever when one had died."""
+    part = tmp_path / "scores.json.part1of2"
+    writer = _holder(part)
+    writer.send_signal(signal.SIGKILL)
+    writer.wait()
+    assert lock_path(part).exists()  # a killed process leaves its lock file naming it
+    start = time.monotonic()
+    with pytest.raises(HnasError, match=f"{part} will not appear: pid {writer.pid} stopped without writing it"):
+        wait_for_outputs([part], "the other ranks' parts", stall_timeout=600, poll=0.05)
+    assert time.monotonic() - start < 5
+
+
+def test_waiting_ends_when_a_seen_writer_leaves_without_the_file_and_returns_when_it_appears(tmp_path):
+    import threading
+    part, done = tmp_path / "a.part0of2", tmp_path / "b.part1of2"
+
+    def fail_while_writing():
+        with pytest.raises(RuntimeError), only_writer(part):
+            time.sleep(0.3)
+            raise RuntimeError("the scorer crashed")
+    thread = threading.Thread(target=fail_while_writing)
+    thread.start()
+    with pytest.raises(HnasError, match="will not appear: its writer stopped"):
+        wait_for_outputs([part], "parts", stall_timeout=600, poll=0.05)
+    thread.join()
+
+    def write_later():
+        with only_writer(done):
+            time.sleep(0.3)
+            done.write_text("{}")
+    thread = threading.Thread(target=write_later)
+    thread.start()
+    wait_for_outputs([done], "parts", stall_timeout=600, poll=0.05)
+    thread.join()
+    assert done.read_text() == "{}"
+
+
+def test_waiting_with_no_output_appearing_times_out_with_one_line(tmp_path):
+    start = time.monotonic()
+    with pytest.raises(HnasError, match=r"waited 1 s for the other ranks' parts without one appearing: 1 missing"):
+        wait_for_outputs([tmp_path / "never.json"], "the other ranks' parts", stall_timeout=1, poll=0.05)
+    assert time.monotonic() - start < 5

@@ -197,6 +197,18 @@ def test_hnas_predict_grows_its_sample_records_it_resumes_after_sigkill_with_the
     assert (sample_dir(clean) / "round1.scores.json").read_bytes() == before
 
 
+def test_a_shard_whose_partner_never_comes_stops_with_one_line_and_keeps_its_part(trained_run, tmp_path):
+    """Issue 25: a process waiting for another shard's file polled forever; now it stops after
+    eval.wait_timeout seconds with nothing appearing (a dead writer on this host at once)."""
+    archs, out = tmp_path / "archs.json", tmp_path / "alone.json"
+    sample_arch_file(archs, R20, 20, seed=4)
+    args = list(_predict_args(trained_run, archs, out, "--sample", "10", "--shard", "0/2"))
+    code, _, err = run_hnas(*args, "--eval.wait_timeout", "2")
+    assert code == 2 and err.strip().splitlines()[-1].startswith(
+        "hnas: error: waited 2 s for the other shards of the round without one appearing: 1 missing")
+    assert len(json.loads((sample_dir(out) / "round1.scores.json.part0of2").read_text())) == 5
+
+
 def test_hnas_predict_bad_input_is_one_line_and_exit_2(trained_run, tmp_path):
     archs = tmp_path / "archs.json"
     sample_arch_file(archs, R20, 20, seed=4)

@@ -21,6 +21,16 @@ class ArrayDataset(paddle.io.Dataset):
     def __getitem__(self, index):
         return self.transform(self.images[index]), self.labels[index]
 
+    def with_transform(self, transform):
+        return ArrayDataset(self.images, self.labels, transform)
+
+
+def split_normalization(dataset):
+    """(the dataset yielding uint8 CHW images, the Normalize that turns their batches into what
+    `dataset` yields). Only evaluation datasets split: their transforms have no randomness."""
+    transform, normalize = dataset.transform.split()
+    return dataset.with_transform(transform), normalize
+
 
 def dataset_labels(dataset):
     """Every label of an ArrayDataset or ImageFolderDataset, without reading an image."""
@@ -84,4 +94,4 @@ def build_data(name, root=None, image_size=32, augment="official", test_size=Non
         num_classes=num_classes, image_size=image_size)
 
 
-__all__ = ["ArrayDataset", "DataBundle", "build_data", "load_arrays"]
+__all__ = ["ArrayDataset", "DataBundle", "build_data", "load_arrays", "split_normalization"]

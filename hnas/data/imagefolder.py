@@ -12,7 +12,7 @@ import numpy as np
 import paddle
 from paddle.vision import transforms as T
 
-from hnas.data.transforms import Normalize
+from hnas.data.transforms import Normalize, ToChannelsFirst
 from hnas.errors import HnasError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -69,6 +69,18 @@ class EvalTransform:
     def __call__(self, image, size=None):
         return self.normalize(self.steps(image))
 
+    def split(self):
+        """(the decoded centre crop as uint8 CHW, the normalisation)."""
+        return UnnormalizedEval(self.steps), self.normalize
+
+
+class UnnormalizedEval:
+    def __init__(self, steps):
+        self.steps, self.to_chw = steps, ToChannelsFirst()
+
+    def __call__(self, image, size=None):
+        return self.to_chw(self.steps(image))
+
 
 class ImageFolderDataset(paddle.io.Dataset):
     """Items are indices, or (index, crop size) pairs from MultiSizeBatchSampler."""
@@ -84,6 +96,9 @@ class ImageFolderDataset(paddle.io.Dataset):
         index, size = item if isinstance(item, tuple) else (item, self.default_size)
         path, label = self.samples[index]
         return self.transform(read_rgb(path), size), np.int64(label)
+
+    def with_transform(self, transform):
+        return ImageFolderDataset(self.samples, transform, self.default_size, self.crop_sizes, self.seed)
 
     def batch_sampler_for(self, batch_sampler):
         """Training loaders wrap their batch sampler with this to get one crop size per batch."""

@@ -1,4 +1,6 @@
-"""Image transforms: numpy HWC uint8 in, CHW float32 out."""
+"""Image transforms: numpy HWC uint8 in, CHW float32 out. An evaluation transform also splits into
+its uint8 part and its normalisation (`split()`), so that fixed scoring batches can be kept as
+uint8, a quarter of float32's memory, and normalised on the device."""
 import random
 
 import numpy as np
@@ -47,6 +49,30 @@ class Normalize:
     def __call__(self, image):
         image = (np.asarray(image, np.float32) - self.mean) / self.std
         return np.ascontiguousarray(image.transpose(2, 0, 1))
+
+    def batch(self, images):
+        """The same normalisation of a uint8 NCHW batch, with the same float32 operations as
+        __call__ (so the same values): a paddle tensor on its device, a numpy batch with numpy
+        (paddle's CPU kernels broadcast about 10x slower than numpy)."""
+        import paddle
+        if isinstance(images, np.ndarray):
+            mean, std = (v.reshape(1, 3, 1, 1) for v in (self.mean, self.std))
+            return paddle.to_tensor((images.astype(np.float32) - mean) / std)
+        if not hasattr(self, "_device_stats"):
+            self._device_stats = tuple(paddle.to_tensor(v.reshape(1, 3, 1, 1)) for v in (self.mean, self.std))
+        mean, std = self._device_stats
+        return (images.astype("float32") - mean) / std
+
+    def split(self):
+        """(the uint8 part of this transform, the normalisation)."""
+        return ToChannelsFirst(), self
+
+
+class ToChannelsFirst:
+    """HWC uint8 to contiguous CHW uint8."""
+
+    def __call__(self, image):
+        return np.ascontiguousarray(np.asarray(image, np.uint8).transpose(2, 0, 1))
 
 
 def build_transform(augment, image_size, train):

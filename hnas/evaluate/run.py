@@ -9,9 +9,9 @@ from hnas.build import build_scorer, fewshot_split
 from hnas.score_store import file_digest, finish, merge_parts, parse_shard, score_entries, shard_entries
 from hnas.fusion import fusion_weights
 from hnas.fusion.files import fuse_files
-from hnas.io import check_writable, wait_for_files
+from hnas.io import check_writable
 from hnas.fingerprint import scoring_settings
-from hnas.lock import only_writer
+from hnas.lock import only_writer, wait_for_outputs
 from hnas.checkpoint import FEWSHOT_FILE, final_stage, resolve_checkpoint
 
 
@@ -66,8 +66,9 @@ def evaluate_arch_file(config, checkpoint, archs, out, shard=None, part=None):
         finish(target, mine, scores, normalize=normalize)
     if auto_shard and rank == 0:
         parts = [part_name(out, i, count) for i in range(count)]
-        wait_for_files(parts, "the other ranks' parts")
-        merge_parts(archs, space, parts, out, normalize=e["normalize"])
+        with only_writer(out, "scores file"):  # the other ranks waiting for the merge see it in progress
+            wait_for_outputs(parts, "the other ranks' parts", e["wait_timeout"])
+            merge_parts(archs, space, parts, out, normalize=e["normalize"])
     print(f"wrote {target} ({len(mine)} archs, metric {e['metric']}, bn_mode {e['bn_mode']})")
     if fused_out is not None and rank == 0:
         num_classes = (resolve_checkpoint(params[0])[1] or {}).get("num_classes") or config["data"]["num_classes"]

@@ -45,7 +45,7 @@ def _score_round(config, checkpoint, sample, scores, space, shard):
     """Score a round's sample file into `scores`: this process's shard under --shard or
     paddle.distributed.launch, then every process waits for the whole round."""
     from hnas.evaluate.run import evaluate_arch_file, part_name
-    from hnas.io import wait_for_files
+    from hnas.lock import wait_for_outputs
     from hnas.score_store import merge_parts, parse_shard
     if scores.is_file():
         wanted, done = set(json.loads(sample.read_text())), set(json.loads(scores.read_text()))
@@ -56,12 +56,12 @@ def _score_round(config, checkpoint, sample, scores, space, shard):
         return
     if shard is None:  # alone, or under paddle.distributed.launch, where rank 0 merges the ranks' parts
         evaluate_arch_file(config, checkpoint, sample, scores)
-        wait_for_files([scores], "the merged round")
+        wait_for_outputs([scores], "the merged round", config["eval"]["wait_timeout"])
         return
     index, count = parse_shard(shard)
     parts = [part_name(scores, i, count) for i in range(count)]
     evaluate_arch_file(config, checkpoint, sample, parts[index], shard=shard)
-    wait_for_files(parts, "the other shards of the round")
+    wait_for_outputs(parts, "the other shards of the round", config["eval"]["wait_timeout"])
     merge_parts(sample, space, parts, scores)
 
 
