@@ -13,6 +13,7 @@ from hnas.data import build_data, dataset_labels
 from hnas.errors import HnasError
 from hnas.models import create_standalone, create_supernet
 from hnas.image_subsets import POOL_FACTOR, disagreement_subset, pilot_archs, random_subset, stratified_subset
+from hnas.precision import Precision
 from hnas.scoring import FixedBatches, PartRoutedScorer, SupernetScorer, fixed_batches
 from hnas.spaces import get_space
 from hnas.spaces.split import SpaceSplit
@@ -63,7 +64,7 @@ def scorer_for(supernet, data, config):
 
     def scorer(indices):
         return SupernetScorer(supernet, FixedBatches(data.test, e["batch_size"], indices, loader), e["bn_mode"],
-                              e["metric"], calib)
+                              e["metric"], calib, Precision(e["amp"], "eval.amp"))
     return scorer(test_indices(data.test, e, scorer, supernet.space))
 
 

@@ -27,6 +27,7 @@ BN_MODES = ("supernet", "calib_train", "calib_test", "batch")
 SUBSETS = ("random", "stratified", "disagreement")
 FUSION_METHODS = ("rank", "zscore")
 STAGE_KINDS = ("largest", "supernet")
+AMP_MODES = ("off", "fp16", "bf16")
 
 
 def one_of(values):
@@ -74,6 +75,7 @@ class Train(Section):
     warmup_steps: int = Field(0, ge=0, description="linear warm-up steps")
     clip_norm: Optional[float] = Field(None, gt=0, description="clip the gradient's global norm")
     seed: int = Field(0, description="seed of weights, sampling and data order")
+    amp: one_of(AMP_MODES) = Field("off", description="mixed precision of training, supernet and stand-alone (fp16 with loss scaling, bf16; GPU, XPU and custom devices only: float32 on a CPU)")
     warmup_epochs: Optional[float] = Field(None, ge=0, description="warm-up in epochs (overrides warmup_steps)")
     lr_reference_batch: Optional[int] = Field(None, ge=1,
                                               description="scale lr by batch_size * world_size / this")
@@ -118,6 +120,7 @@ class Train(Section):
 class Eval(Section):
     metric: one_of(METRICS) = Field("loss", description="the score: -loss or accuracy")
     bn_mode: one_of(BN_MODES) = Field("batch", description="BN statistics archs are scored with")
+    amp: one_of(AMP_MODES) = Field("off", description="mixed precision of scoring (fp16, bf16; GPU, XPU and custom devices only: float32 on a CPU)")
     max_images: Optional[int] = Field(None, ge=1, description="score on this many test images (default: all)")
     subset: one_of(SUBSETS) = Field("random", description="which max_images: at random, per class, or where pilot archs disagree (measured: random is best, benchmarks/README.md)")
     subset_seed: int = Field(0, description="seed of the test subset and the pilot archs")

@@ -12,6 +12,9 @@ WHERE_AND_HOW_OFTEN = frozenset({"name", "output.dir", "data.root", "data.num_wo
 TRAINING_LENGTH = frozenset({"train.epochs", "standalone.epochs"})
 # applied to finished raw scores, so partial scores stay valid when they change
 AFTER_SCORING = frozenset({"eval.normalize", "eval.fuse", "eval.fuse_method"})
+# settings added after work was saved: at these values they compute what was computed before they
+# existed, so they are left out and older runs, partial files and caches still match
+NEUTRAL = {"train.amp": "off", "eval.amp": "off"}
 
 
 def settings(config, sections, ignore=frozenset()):
@@ -21,7 +24,13 @@ def settings(config, sections, ignore=frozenset()):
         value = config[section]
         flat.update({f"{section}.{k}": v for k, v in value.items()} if isinstance(value, dict) else {section: value})
     skip = WHERE_AND_HOW_OFTEN | frozenset(ignore)
-    return json.loads(json.dumps({k: v for k, v in flat.items() if k not in skip}, default=str))
+    kept = {k: v for k, v in flat.items() if k not in skip and not (k in NEUTRAL and NEUTRAL[k] == v)}
+    return json.loads(json.dumps(kept, default=str))
+
+
+def training_precision(config):
+    """{"train.amp": mode} where mixed precision changes what training computes ({} at off)."""
+    return settings({"train": {"amp": config["train"]["amp"]}}, ("train",))
 
 
 def training_settings(config, sections):

@@ -8,6 +8,7 @@ import paddle.nn.functional as F
 from hnas.data import split_normalization
 from hnas.errors import HnasError
 from hnas.image_subsets import random_subset
+from hnas.precision import Precision
 from hnas.config_schema import BN_MODES, METRICS  # the allowed values, defined with the recipe schema
 
 
@@ -57,12 +58,15 @@ def fixed_batches(dataset, batch_size, max_images=None, seed=0, loader_options=N
 
 
 @paddle.no_grad()
-def loss_and_accuracy(network, batches):
+def loss_and_accuracy(network, batches, precision=None):
     """Mean cross-entropy and accuracy over the batches, summed on the device (in float64, as the
-    host summed them before) and copied to the host once: a copy per batch empties a GPU's queue."""
+    host summed them before) and copied to the host once: a copy per batch empties a GPU's queue.
+    precision: the forward's mixed precision (hnas.precision; default float32)."""
+    precision = precision or Precision()
     total_loss, correct, count = paddle.zeros([], "float64"), paddle.zeros([], "float64"), 0
     for images, labels in batches:
-        logits = network(images)
+        with precision.autocast():
+            logits = precision.float32(network(images))
         total_loss += F.cross_entropy(logits, labels, reduction="sum").astype("float64").reshape([])
         correct += (paddle.argmax(logits, axis=-1) == labels).astype("float64").sum()
         count += labels.shape[0]
@@ -74,7 +78,7 @@ class SupernetScorer:
     """Scores archs of a supernet; every arch starts from the same stored BN statistics, so a
     score does not depend on which archs were scored before it (shards and resumes agree)."""
 
-    def __init__(self, supernet, test_batches, bn_mode="batch", metric="loss", calib_batches=None):
+    def __init__(self, supernet, test_batches, bn_mode="batch", metric="loss", calib_batches=None, precision=None):
         if bn_mode not in BN_MODES:
             raise HnasError(f"unknown bn_mode {bn_mode!r}; expected one of {', '.join(BN_MODES)}")
         if metric not in METRICS:
@@ -83,6 +87,7 @@ class SupernetScorer:
             raise HnasError(f"bn_mode {bn_mode} needs calibration batches")
         self.supernet, self.test_batches = supernet, test_batches
         self.bn_mode, self.metric, self.calib_batches = bn_mode, metric, calib_batches
+        self.precision = precision or Precision()
 
     @contextmanager
     def arch_ready(self, arch):
@@ -118,7 +123,9 @@ class SupernetScorer:
         losses = []
         with self.scoring_net(arch) as net:
             for images, labels in self.test_batches:
-                losses.append(F.cross_entropy(net(images), labels, reduction="none").numpy().reshape(-1))
+                with self.precision.autocast():
+                    logits = self.precision.float32(net(images))
+                losses.append(F.cross_entropy(logits, labels, reduction="none").numpy().reshape(-1))
         return np.concatenate(losses)
 
     def for_arch(self, arch):
@@ -128,13 +135,13 @@ class SupernetScorer:
     def evaluate(self, arch):
         """{'loss', 'acc', 'score'}; score is -loss or acc, higher is better."""
         with self.scoring_net(arch) as net:
-            result = loss_and_accuracy(net, self.test_batches)
+            result = loss_and_accuracy(net, self.test_batches, self.precision)
         result["score"] = -result["loss"] if self.metric == "loss" else result["acc"]
         return result
 
     @paddle.no_grad()
     def _calibrate(self):
-        with self.supernet.bn_stats_mode("calibrate"):
+        with self.supernet.bn_stats_mode("calibrate"), self.precision.autocast():
             for images, _ in self.calib_batches:
                 self.supernet(images)
         self.supernet.finish_calibration()

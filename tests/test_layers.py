@@ -11,7 +11,7 @@ LAYERS = [
     {"io", "config", "interfaces", "image_subsets", "progress", "lock", "fingerprint"},
     {"plots", "parallel", "spaces"},
     {"archfile", "checkpoint"},
-    {"data", "models", "metrics", "score_store"},
+    {"data", "models", "metrics", "score_store", "precision"},
     {"proxies", "scoring"},
     {"fusion", "build"},
     {"train", "evaluate", "search"},

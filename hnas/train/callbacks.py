@@ -94,8 +94,9 @@ class Checkpointer(Callback):
         self.checkpoints, self.meta, self.keep = checkpoints, meta, keep
 
     def on_epoch_end(self, epoch, logs=None):
+        scaler = self.model.precision.state_dict()  # fp16's loss scale, for an exact resume
         self.checkpoints.save(self.model.network, self.model._optimizer, epoch, self.model.global_step,
-                              self.meta, keep=self.keep)
+                              dict(self.meta, **({"amp_scaler": scaler} if scaler else {})), keep=self.keep)
 
 
 class BranchAt(Callback):

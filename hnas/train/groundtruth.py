@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hnas.fingerprint import digest, settings
+from hnas.fingerprint import digest, settings, training_precision
 from hnas.io import check_writable, write_json
 from hnas.parallel import output_to, run_tasks
 
@@ -21,7 +21,7 @@ RESULT_FILE = "result.json"
 def recipe_key(config):
     """The stand-alone runs' cache key: what stand-alone training computes with (not where the data is)."""
     model = {f"model.{k}": config["model"][k] for k in ("name", "always_project", "bn_running_stats", "residual_act")}
-    return digest({**settings(config, ("space", "data", "standalone")), **model})  # epochs included: a result is final
+    return digest({**settings(config, ("space", "data", "standalone")), **model, **training_precision(config)})  # epochs included: a result is final
 
 
 def run_dir(cache, config, arch_text, seed):

@@ -11,9 +11,10 @@ from hnas.build import (data_from_config, loader_options, model_meta, scorer_for
                         standalone_from_config, supernet_from_meta)
 from hnas.checkpoint import FEWSHOT_FILE, CheckpointDir, part_dir, load_params, resolve_checkpoint, restore_optimizer
 from hnas.errors import HnasError
-from hnas.fingerprint import training_settings
+from hnas.fingerprint import training_precision, training_settings
 from hnas.io import check_writable, write_json
 from hnas.lock import only_writer
+from hnas.precision import Precision
 from hnas.scoring import fixed_batches, loss_and_accuracy
 from hnas.proxies import PROXIES, build_prior
 from hnas.proxies.limits import Limits
@@ -130,6 +131,7 @@ def _resume(trainer, checkpoints, meta):
                         f"use another output.dir, or pass --fresh")
     load_params(trainer.network, checkpoints.root / latest["params"])
     restore_optimizer(trainer._optimizer, trainer.network, checkpoints.root / latest["optimizer"])
+    trainer.precision.set_state_dict(latest.get("amp_scaler", {}))
     trainer.start_epoch, trainer.global_step = latest["epoch"], latest["step"]
     print(f"resuming {checkpoints.root} after epoch {latest['epoch']} (step {latest['step']})")
     if latest.get("total_steps", meta["total_steps"]) != meta["total_steps"]:
@@ -221,7 +223,7 @@ def _train_supernet_into(run_dir, config, space, fresh):
         supernet, plan, data.image_size, same_batch=t["same_batch"], distill_loss_name=t["distill_loss"],
         temperature=t["kd_temperature"], teacher=_teacher(config, data) if t["distill"] == "teacher" else None,
         extra_batches=None if t["same_batch"] else _cycling_batches(data.train, config["data"]["batch_size"], t["seed"]),
-        epoch_eval=epoch_eval, rank_loss=rank_loss)
+        epoch_eval=epoch_eval, rank_loss=rank_loss, precision=Precision(t["amp"], "train.amp"))
     if _is_main_process():
         write_json(run_dir / "config.json", config, indent=2)
     return _prepare_resume_fit(trainer, config, data, dict(t, batch_size=config["data"]["batch_size"]),
@@ -292,7 +294,8 @@ def _train_standalone_into(run_dir, config, space, arch, fresh, init):
         load_params(network, init)  # a checkpoint in run_dir, if any, still wins: the run resumes
     meta = {"kind": "standalone", "space": config["space"], "arch": space.format(arch),
             "num_classes": data.num_classes, "image_size": data.image_size, "model": dict(config["model"]),
-            "recipe": dict(training_settings(config, ("data", "model", "standalone")), seed=t["seed"])}
+            "recipe": dict(training_settings(config, ("data", "model", "standalone")), seed=t["seed"],
+                           **training_precision(config))}
     test_batches = fixed_batches(data.test, config["eval"]["batch_size"], loader_options=loader_options(config["data"]))
 
     def final_eval():
@@ -304,7 +307,8 @@ def _train_standalone_into(run_dir, config, space, arch, fresh, init):
     def epoch_eval():
         return final_eval() if t["eval_every"] else {}
 
-    trainer = Trainer(network, StepPlan("standalone"), data.image_size, epoch_eval=epoch_eval)
+    trainer = Trainer(network, StepPlan("standalone"), data.image_size, epoch_eval=epoch_eval,
+                      precision=Precision(t["amp"], "train.amp"))
     _prepare_resume_fit(trainer, config, data, s, run_dir, meta)
     final = final_eval()
     result = {"arch": space.format(arch), "acc": final["test_acc"], "loss": final["test_loss"],

@@ -6,19 +6,22 @@ from paddle.hapi.callbacks import config_callbacks
 from paddle.static import InputSpec
 
 from hnas.errors import HnasError
+from hnas.precision import Precision
 from hnas.spaces.pareto import Candidates, pick_by_loss
 from hnas.train.losses import distill_loss, label_cross_entropy
 
 
 class Trainer(paddle.Model):
     def __init__(self, network, plan, image_size, same_batch=True, distill_loss_name="kd",
-                 temperature=1.0, teacher=None, extra_batches=None, epoch_eval=None, rank_loss=None):
+                 temperature=1.0, teacher=None, extra_batches=None, epoch_eval=None, rank_loss=None,
+                 precision=None):
         super().__init__(network,
                          inputs=[InputSpec([None, 3, image_size, image_size], "float32", "image")],
                          labels=[InputSpec([None], "int64", "label")])
         self.plan, self.same_batch = plan, same_batch
         self.distill_loss_name, self.temperature = distill_loss_name, temperature
         self.teacher, self.extra_batches, self.epoch_eval = teacher, extra_batches, epoch_eval
+        self.precision = precision or Precision()
         # a step-form rank loss ties the step's losses by pairwise terms: one backward at the end
         # (the pgonas form's extra pairs are separate, so the step's archs backward as usual)
         self.rank_loss, self.steps_per_epoch, self.last_rank_loss = rank_loss, 1, 0.0
@@ -42,7 +45,7 @@ class Trainer(paddle.Model):
     def _reference_logits(self, arch, images):
         """The in-place teacher on a batch it has not seen this step: no grads, no BN updates."""
         self.network.set_arch(arch)
-        with self.network.bn_stats_mode("batch"):
+        with self.network.bn_stats_mode("batch"), self.precision.autocast():
             return self.network(images)
 
     @paddle.no_grad()
@@ -51,7 +54,7 @@ class Trainer(paddle.Model):
         holds its own share of the batch, so the losses are averaged across ranks first: every rank
         must pick the same arch, or their gradient all-reduces no longer match."""
         losses = []
-        with self.network.bn_stats_mode("batch"):
+        with self.network.bn_stats_mode("batch"), self.precision.autocast():
             for arch in candidates.archs:
                 self.network.set_arch(arch)
                 losses.append(label_cross_entropy(self.network(images), labels).reshape([]))
@@ -74,37 +77,45 @@ class Trainer(paddle.Model):
                 arch = self._judge(arch, x, y)
             if arch is not None:
                 self.network.set_arch(arch)
-            logits = self.network(x)
-            if target == "rank":  # trained only through the rank loss
-                kept["archs"].append(arch)
-                kept["label_losses"].append(label_cross_entropy(logits, y))
-                continue
+            with self.precision.autocast():
+                logits = self.network(x)
+                if target == "rank":  # trained only through the rank loss
+                    kept["archs"].append(arch)
+                    kept["label_losses"].append(label_cross_entropy(logits, y))
+                    continue
+                loss = self._subnet_loss(target, logits, x, y, inplace_logits)
+                tied = self.rank_loss is not None and not self.plan.rank_pairs
+                if tied:
+                    label_loss = loss if target == "labels" else label_cross_entropy(logits, y)
             if target == "labels":
-                loss = label_cross_entropy(logits, y)
                 inplace_logits = logits.detach()
-            elif target == "inplace":
-                loss = distill_loss(self.distill_loss_name, logits, inplace_logits, y, self.temperature)
-            else:
-                with paddle.no_grad():
-                    teacher_logits = self.teacher(x)
-                loss = distill_loss(self.distill_loss_name, logits, teacher_logits, y, self.temperature)
-            if self.rank_loss is None or self.plan.rank_pairs:
-                loss.backward()
-            else:
+            if tied:
                 kept["archs"].append(arch)
                 kept["losses"].append(loss)
-                kept["label_losses"].append(loss if target == "labels" else label_cross_entropy(logits, y))
+                kept["label_losses"].append(label_loss)
+            else:
+                self.precision.backward(loss)
             step_losses.append(loss.detach().reshape([]))
         if self.rank_loss is not None:
             self._backward_with_rank_loss(**kept)
         self._average_gradients_across_ranks()
-        self._optimizer.step()
+        self.precision.step(self._optimizer)
         # None, not zero: a layer no arch of the next step uses must not move on stale momentum
         self._optimizer.clear_grad(set_to_zero=False)
         self.global_step += 1
         # the step's one copy to the host (hapi logs the loss): one per subnet empties a GPU's queue each time
         mean = paddle.stack(step_losses).astype("float64").mean().numpy() if step_losses else np.float64("nan")
         return [np.array([mean], dtype=np.float32).reshape([1])]
+
+    def _subnet_loss(self, target, logits, x, y, inplace_logits):
+        """The loss of one subnet: its labels, the largest's logits (in-place distillation) or the teacher's."""
+        if target == "labels":
+            return label_cross_entropy(logits, y)
+        if target == "inplace":
+            return distill_loss(self.distill_loss_name, logits, inplace_logits, y, self.temperature)
+        with paddle.no_grad():
+            teacher_logits = self.teacher(x)
+        return distill_loss(self.distill_loss_name, logits, teacher_logits, y, self.temperature)
 
     def _backward_with_rank_loss(self, archs, losses, label_losses):
         """The rank loss compares the archs' cross-entropy on the labels (the quantity the
@@ -113,7 +124,7 @@ class Trainer(paddle.Model):
         self.last_rank_loss = float(term) if term is not None else 0.0
         objective = [*losses, term] if term is not None else losses
         if objective:
-            paddle.add_n(objective).backward()
+            self.precision.backward(paddle.add_n(objective))
 
     def fit(self, train_data, epochs, batch_size, callbacks=(), loader_options=None):
         """loader_options: paddle DataLoader options (hnas.build.loader_options: workers, shared memory)."""
