@@ -211,3 +211,62 @@ def test_data_loader_options_reach_training_and_scoring(tmp_path, monkeypatch):
     train_supernet(config)
     build_scorer(config, tmp_path)
     assert len(seen) >= 3 and all(s == {"num_workers": 0, "use_shared_memory": False} for s in seen), seen
+
+
+LAUNCHED_REDUCTION = r'''
+import zlib  # noqa: F401
+import json, sys
+import numpy as np
+import paddle
+from hnas.config import load_config
+from hnas.train import trainer as trainer_module
+from hnas.train.run import train_supernet
+
+config, out = load_config(None, **json.loads(sys.argv[1])), sys.argv[2]
+average, all_reduce = trainer_module.Trainer._average_gradients_across_ranks, paddle.distributed.all_reduce
+calls = []
+paddle.distributed.all_reduce = lambda *a, **k: calls.append(1) or all_reduce(*a, **k)
+
+def recording(self):
+    grads = lambda: [p.grad.numpy().copy() for p in self.network.parameters() if p.grad is not None]
+    before = grads()
+    del calls[:]
+    average(self)
+    if self.global_step == 0:
+        np.savez(f"{out}/rank{paddle.distributed.get_rank()}.npz", calls=len(calls),
+                 **{f"before{i}": g for i, g in enumerate(before)}, **{f"after{i}": g for i, g in enumerate(grads())})
+
+trainer_module.Trainer._average_gradients_across_ranks = recording
+train_supernet(config)
+'''
+
+
+def test_gradients_are_averaged_across_two_launched_ranks_in_buckets(tmp_path):
+    """Issue 25: one all-reduce per gradient tensor (8,156 a step for independent sharing); now one
+    per bucket of 25 MB, with the same averages."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from conftest import ROOT, TINY
+    from hnas.train.trainer import gradient_buckets
+    assert gradient_buckets([10, 10, 30, 5, 5, 50, 1], 20) == [[0, 1], [2], [3, 4], [5], [6]]
+    script = tmp_path / "launched.py"
+    script.write_text(LAUNCHED_REDUCTION)
+    overrides = {**TINY, "train.epochs": 1, "model.conv": "independent", "output.dir": str(tmp_path / "run")}
+    cmd = [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2", "--log_dir",
+           str(tmp_path / "log"), str(script), json.dumps(overrides), str(tmp_path)]
+    proc = subprocess.run(cmd, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True,
+                          text=True, timeout=600)
+    logs = "".join(p.read_text()[-1500:] for p in (tmp_path / "log").glob("workerlog.*"))
+    assert proc.returncode == 0, proc.stdout[-1500:] + proc.stderr[-1500:] + logs
+    ranks = [np.load(tmp_path / f"rank{r}.npz") for r in (0, 1)]
+    count = len([k for k in ranks[0].files if k.startswith("before")])
+    assert count > 100 and int(ranks[0]["calls"]) == int(ranks[1]["calls"]) == 1  # a small net is one bucket
+    differ = 0
+    for i in range(count):
+        mean = (ranks[0][f"before{i}"] + ranks[1][f"before{i}"]) / 2
+        differ += not np.array_equal(ranks[0][f"before{i}"], ranks[1][f"before{i}"])
+        for rank in ranks:
+            np.testing.assert_allclose(rank[f"after{i}"], mean, rtol=1e-6, atol=1e-7)
+    assert differ > count // 2  # each rank had its own share of the batch

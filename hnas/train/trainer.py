@@ -11,6 +11,21 @@ from hnas.spaces.pareto import Candidates, pick_by_loss
 from hnas.train.losses import distill_loss, label_cross_entropy
 
 
+BUCKET_BYTES = 25 * 2 ** 20  # as PyTorch's DistributedDataParallel
+
+
+def gradient_buckets(sizes, limit):
+    """Consecutive runs of indices whose sizes add up to at most `limit` (a larger one alone)."""
+    buckets, current, total = [], [], 0
+    for index, size in enumerate(sizes):
+        if current and total + size > limit:
+            buckets.append(current)
+            current, total = [], 0
+        current.append(index)
+        total += size
+    return buckets + [current] if current else buckets
+
+
 class Trainer(paddle.Model):
     def __init__(self, network, plan, image_size, same_batch=True, distill_loss_name="kd",
                  temperature=1.0, teacher=None, extra_batches=None, epoch_eval=None, rank_loss=None,
@@ -34,12 +49,20 @@ class Trainer(paddle.Model):
 
     @paddle.no_grad()
     def _average_gradients_across_ranks(self):
+        """One all-reduce per bucket of about BUCKET_BYTES, not one per gradient tensor (8,156 of
+        them for independent sharing): each call costs a round of latency between devices. Every
+        rank trains the same subnets, so every rank has the same gradients present, in the same
+        order, and forms the same buckets."""
         if self.world_size == 1:
             return
-        for param in self.network.parameters():
-            if param.grad is not None:
-                paddle.distributed.all_reduce(param.grad)
-                param.grad.scale_(1.0 / self.world_size)
+        grads = [param.grad for param in self.network.parameters() if param.grad is not None]
+        for bucket in gradient_buckets([g.size * g.element_size() for g in grads], BUCKET_BYTES):
+            members = [grads[i] for i in bucket]
+            flat = paddle.concat([g.reshape([-1]) for g in members])
+            paddle.distributed.all_reduce(flat)
+            flat.scale_(1.0 / self.world_size)
+            for grad, part in zip(members, paddle.split(flat, [g.size for g in members])):
+                paddle.assign(part.reshape(grad.shape), output=grad)
 
     @paddle.no_grad()
     def _reference_logits(self, arch, images):
