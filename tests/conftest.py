@@ -168,3 +168,29 @@ def assert_same_checkpoints(run_a, run_b):
     assert states[0].keys() == states[1].keys()
     for name in states[0]:
         np.testing.assert_array_equal(np.asarray(states[0][name]), np.asarray(states[1][name]), err_msg=name)
+
+
+def host_copies_per_call(monkeypatch, owner, method):
+    """The number of device-to-host copies (Tensor.numpy, which float(), int(), bool() and paddle
+    2.6's set_value(Tensor) go through) made inside each call of owner.method, in a list that
+    grows as calls are made (issue 25: each copy empties a GPU's queue)."""
+    import paddle
+    numpy, wrapped = paddle.Tensor.numpy, getattr(owner, method)
+    copies, inside = [], []
+
+    def counted_numpy(self, *args, **kwargs):
+        if inside:
+            copies[-1] += 1
+        return numpy(self, *args, **kwargs)
+
+    def counted_call(*args, **kwargs):
+        copies.append(0)
+        inside.append(True)
+        try:
+            return wrapped(*args, **kwargs)
+        finally:
+            inside.pop()
+
+    monkeypatch.setattr(paddle.Tensor, "numpy", counted_numpy)
+    monkeypatch.setattr(owner, method, counted_call)
+    return copies

@@ -13,7 +13,7 @@ from hnas.archfile import read_arch_file, sample_arch_file
 from hnas.build import build_scorer
 from hnas.evaluate.run import evaluate_arch_file
 from hnas.spaces import ResNet20Space
-from tests.conftest import TINY, tiny_config
+from tests.conftest import TINY, host_copies_per_call, tiny_config
 
 SPACE = ResNet20Space()
 ROOT = Path(__file__).resolve().parents[1]
@@ -203,15 +203,12 @@ def test_distributed_launch_scores_one_shard_per_rank(trained_run, arch_list, tm
 def test_a_scored_arch_copies_to_the_host_once(trained_run, monkeypatch, bn_mode):
     """Issue 25: every host copy (Tensor.numpy, which float() and int() go through) empties a GPU's
     queue; scoring an arch sums on the device and copies once."""
-    import paddle
     scorer, _ = build_scorer(tiny_config(trained_run, **{"eval.bn_mode": bn_mode}), trained_run)
     arch = SPACE.smallest()
     expected = scorer.evaluate(arch)
-    syncs = []
-    numpy = paddle.Tensor.numpy
-    monkeypatch.setattr(paddle.Tensor, "numpy", lambda self, *a, **k: syncs.append(1) or numpy(self, *a, **k))
+    copies = host_copies_per_call(monkeypatch, scorer, "evaluate")
     assert scorer.evaluate(arch) == expected
-    assert len(syncs) == 1
+    assert copies == [1]
 
 
 @pytest.mark.parametrize("source", ["digits", "imagefolder"])

@@ -83,6 +83,25 @@ def test_resofa_calibration_leaves_no_trace_and_an_epoch_eval_does_not_change_th
     assert_same_checkpoints(tmp_path / "evaluated", tmp_path / "not")
 
 
+@pytest.mark.parametrize("bn_mode", ["batch", "calib_train"])
+def test_resofa_scores_an_arch_and_trains_a_step_with_one_host_copy_each(trained48, image_folder, tmp_path,
+                                                                         monkeypatch, bn_mode):
+    """Issue 25, for the 2022 supernet: no device-to-host copy in a forward, one per scored arch
+    and one per training step (the step's mean loss, for the log)."""
+    from conftest import host_copies_per_call
+    from hnas.build import build_scorer
+    from hnas.train.trainer import Trainer
+    scorer, _ = build_scorer(tiny48(image_folder, trained48, **{"eval.bn_mode": bn_mode}), trained48)
+    expected = scorer.evaluate(SPACE.largest())
+    copies = host_copies_per_call(monkeypatch, scorer, "evaluate")
+    assert scorer.evaluate(SPACE.largest()) == expected and scorer.evaluate(SPACE.smallest())
+    assert copies == [1, 1]
+    if bn_mode == "batch":
+        steps = host_copies_per_call(monkeypatch, Trainer, "train_batch")
+        train_supernet(tiny48(image_folder, tmp_path / "run", **{"train.distill": "inplace"}))
+        assert steps and set(steps) == {1}, steps
+
+
 def test_pretrained_teacher_dyna_batch_and_progressive_shrinking(image_folder, tmp_path):
     paddle.seed(0)
     pretrained = tmp_path / "resnet48.pdparams"
