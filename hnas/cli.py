@@ -209,10 +209,20 @@ def ablate(config, output=None, workers=None):
     print(f"wrote {spec.output}/results.csv, table.md, plot.png")
 
 
+def doctor(device="auto", amp="fp16", image_size=None, steps=3, batch_size=16, archs=4, images=64):
+    """Check this machine before a long run: the device, both supernets training a few steps and scoring
+    a few archs on random images, in float32 and with --amp fp16|bf16, and a table of speeds:
+    hnas doctor [--device auto|gpu|cpu] [--image_size 224 (default: 224 on a GPU, 32 on a CPU)]
+    [--steps 3 --batch_size 16 --archs 4 --images 64]; exits 1 with one line when a check fails"""
+    from hnas.doctor import run_doctor
+    if run_doctor(device, amp, image_size, int(steps), int(batch_size), archs=int(archs), images=int(images)):
+        sys.exit(1)
+
+
 COMMANDS = {"train": train, "test": test, "merge": merge, "standalone": standalone, "sample": sample, "rank": rank,
             "groundtruth": groundtruth, "proxy": proxy, "fuse": fuse, "predict": predict,
             "ablate": ablate, "search": search,
-            "export": export, "analyze": analyze}
+            "export": export, "analyze": analyze, "doctor": doctor}
 
 
 REPEATABLE_FLAGS = ("--prior",)

@@ -15,7 +15,7 @@ LAYERS = [
     {"proxies", "scoring"},
     {"fusion", "build"},
     {"train", "evaluate", "search"},
-    {"ablate", "predictor"},
+    {"ablate", "predictor", "doctor"},
     {"cli"},
     {"cli_reference"},
     {"__main__"},
