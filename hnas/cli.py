@@ -100,14 +100,16 @@ def rank(pred, gt, space=None, plot=None, ks=(10, 50, 100)):
 
 
 def proxy(archs, out, proxy="params", space=None, num_classes=None, image_size=None, model=None,
-          batch_size=16, repeats=3, gamma=1e-2, seed=0):
+          batch_size=16, repeats=3, gamma=1e-2, seed=0, shard=None):
     """Score an arch file with a prior (higher = expected better), resumably:
     hnas proxy --archs IN.json --proxy flops|params|zen --out OUT.json [--space S (default: the strings' own)]
-    [--image_size N] [--model resnet48_prelu]; Zen-score: [--batch_size 16 --repeats 3 --gamma 0.01 --seed 0]"""
-    from hnas.proxies.score import score_arch_file
+    [--image_size N] [--model resnet48_prelu]; Zen-score: [--batch_size 16 --repeats 3 --gamma 0.01 --seed 0];
+    [--shard I/N] scores every N-th arch (hnas merge joins the shards), as does each rank under
+    python -m paddle.distributed.launch (rank 0 merges)"""
+    from hnas.proxies.score import launched_ranks, score_arch_file
     zen = {"batch_size": batch_size, "repeats": repeats, "gamma": gamma, "seed": seed} if proxy == "zen" else {}
-    entries = score_arch_file(archs, out, proxy, space, num_classes, image_size, model, **zen)
-    print(f"wrote {out} ({len(entries)} archs, prior {proxy})")
+    entries = score_arch_file(archs, out, proxy, space, num_classes, image_size, model, shard, launched_ranks(), **zen)
+    print(f"wrote {out} ({len(entries)} archs, prior {proxy}{f', shard {shard}' if shard else ''})")
 
 
 def fuse(scores, out, prior=(), method="rank", weight=None, space=None, num_classes=None, image_size=None,

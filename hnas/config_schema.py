@@ -28,6 +28,7 @@ SUBSETS = ("random", "stratified", "disagreement")
 FUSION_METHODS = ("rank", "zscore")
 STAGE_KINDS = ("largest", "supernet")
 AMP_MODES = ("off", "fp16", "bf16")
+WAIT_TIMEOUT = 6 * 3600  # seconds a sharded run waits for other shards' files with none appearing
 
 
 def one_of(values):
@@ -129,7 +130,7 @@ class Eval(Section):
     batch_size: int = Field(256, ge=1, description="scoring batch")
     calib_batches: int = Field(20, ge=1, description="calib_* BN modes: calibration batches")
     save_every: int = Field(20, ge=1, description="save partial scores every N archs")
-    wait_timeout: float = Field(21600, gt=0, description="sharded scoring: seconds a process waits for the other shards' files with none appearing (a dead shard on this host is noticed at once)")
+    wait_timeout: float = Field(WAIT_TIMEOUT, gt=0, description="sharded scoring: seconds a process waits for the other shards' files with none appearing (a dead shard on this host is noticed at once)")
     fuse: Optional[str] = Field(None, description="fuse the scores with priors: NAME[=WEIGHT],... (no weight: the automatic one, docs/priors.md)")
     fuse_method: one_of(FUSION_METHODS) = Field("rank", description="fusion of ranks or z-scores")
 

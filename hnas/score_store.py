@@ -2,11 +2,13 @@
 import hashlib
 import json
 import time
+from collections import namedtuple
 from pathlib import Path
 
 from hnas.errors import HnasError
 from hnas.archfile import min_max, read_arch_file, write_arch_file
 from hnas.io import write_json
+from hnas.lock import only_writer, wait_for_outputs
 from hnas.progress import progress
 
 
@@ -25,6 +27,34 @@ def parse_shard(shard):
 
 def shard_entries(entries, index, count):
     return entries[index::count]
+
+
+def part_name(out_path, index, count):
+    out_path = Path(out_path)
+    return out_path.with_name(f"{out_path.name}.part{index}of{count}")
+
+
+ShardPlan = namedtuple("ShardPlan", "index count target launched")
+
+
+def shard_plan(shard, out_path, world, rank):
+    """This process's share of an arch file. With --shard I/N it scores every N-th entry from the
+    I-th into OUT itself (hnas merge joins the shards); under paddle.distributed.launch (world > 1,
+    no --shard) rank R of W scores its share into OUT.partRofW and rank 0 merges them into OUT."""
+    index, count = parse_shard(shard)
+    launched = shard is None and world > 1
+    if launched:
+        index, count = rank, world
+    return ShardPlan(index, count, part_name(out_path, index, count) if launched else Path(out_path), launched)
+
+
+def merge_launched_parts(archs_path, space, out_path, count, wait_timeout, normalize=False):
+    """Rank 0 of a launched run: wait for every rank's part (one line, not a hang, if one died),
+    then merge them into OUT, holding OUT's lock so that ranks waiting for it see the merge running."""
+    parts = [part_name(out_path, i, count) for i in range(count)]
+    with only_writer(out_path, "scores file"):
+        wait_for_outputs(parts, "the other ranks' parts", wait_timeout)
+        return merge_parts(archs_path, space, parts, out_path, normalize=normalize)
 
 
 def file_digest(path):

@@ -76,18 +76,54 @@ def _reference_zen(net, arch, x, e, gamma):
 
 
 def test_zen_score_equals_its_definition_computed_independently():
-    from hnas.models import create_standalone
-    from hnas.proxies.zen import gaussian_init, remove_residuals, zen_score_once
+    """The reused supernet's Zen-score of an arch equals the definition computed in numpy on the
+    stand-alone net holding the arch's slices of the same device draws, with the same x and e."""
+    import paddle
+    from hnas.models import create_standalone, create_supernet
+    from hnas.proxies.zen import ZenScore, _repeat_seed, gaussian_init
     arch = R20.parse("8-4-8-8-12-4-8-12-16-8-24-8-12-28-40-12-36-8-24-20")
+    score = ZenScore(R20, 10, 8, batch_size=4, repeats=1, seed=7)(arch)
+    # the same draws, in the same order: the supernet's weights first, then x and e
+    replay = create_supernet("resnet20", 10)
+    paddle.seed(_repeat_seed(7, 0))
+    gaussian_init(replay)
+    x, e = paddle.randn([4, 3, 8, 8]), paddle.randn([4, 3, 8, 8])
     net = create_standalone("resnet20", arch, 10)
+    net.set_state_dict(replay.export_state(arch))
+    reference = _reference_zen(net, arch, x.numpy().astype(np.float64), e.numpy().astype(np.float64), 1e-2)
+    assert score == pytest.approx(reference, abs=2e-3)
+
+
+def test_zen_score_copies_to_the_host_once_per_arch_and_counts_only_the_layers_an_arch_runs(monkeypatch):
+    """Issue 25: a new net per arch with weights drawn by numpy and set through the host, and a host
+    copy per BN layer; now one reused supernet, draws on the device and one copy per arch."""
+    from conftest import host_copies_per_call
+    from hnas.proxies.zen import ZenScore
+    zen = ZenScore(R48, 10, 32, {"name": "resnet48_prelu"}, batch_size=2, repeats=2)
+    network = zen.network()
+    copies = host_copies_per_call(monkeypatch, zen, "details")
+    shallow = min((R48.sample(__import__("random").Random(i)) for i in range(20)), key=lambda a: sum(a.depths))
+    for arch in (R48.largest(), shallow, R48.smallest()):
+        zen(arch)
+    assert copies == [1, 1, 1] and zen.network() is network  # one supernet for every arch
+    # the same score as the stand-alone net of the arch with the same weights: blocks past a stage's
+    # depth and channels past a layer's width are not counted
+    import paddle
+    from hnas.models import create_standalone, create_supernet
+    from hnas.proxies.zen import _repeat_seed, gaussian_init, remove_residuals
+    replay = create_supernet("resnet48", 10, name="resnet48_prelu")
+    paddle.seed(_repeat_seed(0, 0))
+    gaussian_init(replay)
+    x, e = paddle.randn([2, 3, 32, 32]), paddle.randn([2, 3, 32, 32])
+    net = create_standalone("resnet48", shallow, 10, name="resnet48_prelu")
+    net.set_state_dict(replay.export_state(shallow))
     remove_residuals(net)
-    score = zen_score_once(net, np.random.default_rng(7), 4, 8, 1e-2)
-    # the same draws, in the same order: weights first, then x and e
-    replay = np.random.default_rng(7)
-    gaussian_init(create_standalone("resnet20", arch, 10), replay)
-    x = replay.standard_normal((4, 3, 8, 8)).astype("float32").astype(np.float64)
-    e = replay.standard_normal(x.shape).astype("float32").astype(np.float64)
-    assert score == pytest.approx(_reference_zen(net, arch, x, e, 1e-2), abs=2e-3)
+    net.train()
+    with paddle.no_grad():
+        expressivity = float(paddle.abs(net.features(x) - net.features(x + 1e-2 * e)).sum(axis=[1, 2, 3]).mean())
+    bn_term = sum(0.5 * np.log(float(layer._variance.mean())) for layer in net.sublayers()
+                  if isinstance(layer, paddle.nn.BatchNorm2D))
+    assert zen.details(shallow)["scores"][0] == pytest.approx(np.log(expressivity) + bn_term, abs=2e-3)
 
 
 def test_zen_score_is_seeded_leaves_paddle_rng_alone_and_orders_widths():
@@ -128,3 +164,33 @@ def test_hnas_proxy_writes_a_competition_file_and_rejects_bad_input(tmp_path, ca
     assert not (tmp_path / "x.json").exists()
     with pytest.raises(HnasError, match="unknown prior"):
         build_prior("synflow", R20, 10)
+
+
+def test_zen_over_an_arch_file_shards_and_launches_to_the_single_process_bytes(tmp_path):
+    """Issue 25: Zen-score shards like scoring: --shard I/N and hnas merge, or one share per rank
+    under paddle.distributed.launch with rank 0 merging; every way writes the same file."""
+    import os
+    import subprocess
+    import sys
+    from conftest import ROOT, run_hnas
+    from hnas.archfile import sample_arch_file
+    archs = tmp_path / "archs.json"
+    sample_arch_file(archs, R48, 6, seed=1)
+    zen = ["--proxy", "zen", "--image_size", "32", "--batch_size", "2", "--repeats", "2", "--num_classes", "10"]
+    single = tmp_path / "single.json"
+    code, _, err = run_hnas("proxy", "--archs", archs, "--out", single, *zen)
+    assert code == 0, err
+    parts = [tmp_path / f"part{i}.json" for i in range(2)]
+    for i, part in enumerate(parts):
+        code, out, err = run_hnas("proxy", "--archs", archs, "--out", part, "--shard", f"{i}/2", *zen)
+        assert code == 0 and "3 archs, prior zen, shard" in out, err
+    merged = tmp_path / "merged.json"
+    assert run_hnas("merge", archs, merged, *parts)[0] == 0
+    assert merged.read_bytes() == single.read_bytes()
+    launched = tmp_path / "launched.json"
+    cmd = [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2", "--log_dir", str(tmp_path / "log"),
+           "-m", "hnas", "proxy", "--archs", str(archs), "--out", str(launched), *zen]
+    proc = subprocess.run(cmd, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert launched.read_bytes() == single.read_bytes()

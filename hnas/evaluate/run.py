@@ -6,18 +6,13 @@ import paddle
 from hnas.errors import HnasError
 from hnas.archfile import read_arch_file, space_of_file
 from hnas.build import build_scorer, fewshot_split
-from hnas.score_store import file_digest, finish, merge_parts, parse_shard, score_entries, shard_entries
+from hnas.score_store import file_digest, finish, merge_launched_parts, score_entries, shard_entries, shard_plan
 from hnas.fusion import fusion_weights
 from hnas.fusion.files import fuse_files
 from hnas.io import check_writable
 from hnas.fingerprint import scoring_settings
-from hnas.lock import only_writer, wait_for_outputs
+from hnas.lock import only_writer
 from hnas.checkpoint import FEWSHOT_FILE, final_stage, resolve_checkpoint
-
-
-def part_name(out_path, index, count):
-    out_path = Path(out_path)
-    return out_path.with_name(f"{out_path.name}.part{index}of{count}")
 
 
 def _part_entries(entries, space, checkpoint, part):
@@ -39,11 +34,7 @@ def evaluate_arch_file(config, checkpoint, archs, out, shard=None, part=None):
     entries = read_arch_file(archs, space)  # every entry validated before any work
     out = Path(out)
     check_writable(out.parent)
-    world, rank = paddle.distributed.get_world_size(), paddle.distributed.get_rank()
-    index, count = parse_shard(shard)
-    auto_shard = shard is None and world > 1
-    if auto_shard:
-        index, count = rank, world
+    rank = paddle.distributed.get_rank()
     fused_out = None
     if e["fuse"]:
         if shard is not None or part is not None:
@@ -51,7 +42,7 @@ def evaluate_arch_file(config, checkpoint, archs, out, shard=None, part=None):
                             "then hnas merge and hnas fuse")
         fusion_weights(e["fuse"], e["fuse_method"])  # a bad spec or method fails before any scoring
         fused_out, out = out, Path(f"{out}.supernet.json")
-    target = part_name(out, index, count) if auto_shard else out
+    index, count, target, launched = shard_plan(shard, out, paddle.distributed.get_world_size(), rank)
     mine = shard_entries(entries, index, count)
     if part is not None:  # a bad part fails before the data and the supernet are loaded
         mine = _part_entries(mine, space, checkpoint, part)
@@ -64,11 +55,8 @@ def evaluate_arch_file(config, checkpoint, archs, out, shard=None, part=None):
                                fingerprint, save_every=e["save_every"])
         normalize = e["normalize"] and count == 1
         finish(target, mine, scores, normalize=normalize)
-    if auto_shard and rank == 0:
-        parts = [part_name(out, i, count) for i in range(count)]
-        with only_writer(out, "scores file"):  # the other ranks waiting for the merge see it in progress
-            wait_for_outputs(parts, "the other ranks' parts", e["wait_timeout"])
-            merge_parts(archs, space, parts, out, normalize=e["normalize"])
+    if launched and rank == 0:
+        merge_launched_parts(archs, space, out, count, e["wait_timeout"], normalize=e["normalize"])
     print(f"wrote {target} ({len(mine)} archs, metric {e['metric']}, bn_mode {e['bn_mode']})")
     if fused_out is not None and rank == 0:
         num_classes = (resolve_checkpoint(params[0])[1] or {}).get("num_classes") or config["data"]["num_classes"]

@@ -23,6 +23,14 @@ def _statistics_key(bn, inputs):
     return (id(bn), bn.statistics_key(*inputs[1:]) if isinstance(bn, SharedBatchNorm) else None)
 
 
+def running_variance(bn, inputs):
+    """The running variance entries a forward of `bn` on `inputs` updates: a prefix view of its buffer."""
+    width = inputs[0].shape[1]
+    if isinstance(bn, SharedBatchNorm):
+        return getattr(bn, f"var_{bn.statistics_key(*inputs[1:])}")[:width]
+    return bn._variance[:width]
+
+
 def _statistics(bn):
     """{name: tensor} of one layer's running statistics. Paddle keeps BatchNorm's as (untrainable)
     parameters, not buffers; a SharedBatchNorm keeps one buffer pair per sharing key."""

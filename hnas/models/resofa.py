@@ -65,6 +65,11 @@ class ResOFA(BatchNormModesMixin, OFA):
         self.model.active_depths = self.arch.depths
         return self.model(x)
 
+    def features(self, x):
+        """The active arch's feature map before global pooling."""
+        self.model.active_depths = self.arch.depths
+        return self.model.features(x)
+
     # -- weights in and out -------------------------------------------------------------------
     def set_state_dict(self, state_dict, *args, **kwargs):
         forget_crops(self.model)

@@ -23,10 +23,13 @@ class SuperBlock(nn.Layer):
         # non-first blocks project only when in != out, which some archs need
         self.shortcut_conv = SharedConv2D(in_choices, out_choices, 1, stride, conv)
         self.shortcut_bn = SharedBatchNorm(in_choices, out_choices, bn, bn_running_stats)
+        self.residual = True  # False drops the shortcut branch (Zen-score measures the plain net)
 
     def forward(self, x, spec):
         out = F.relu(self.bn1(self.conv1(x, spec.cin, spec.mid), spec.cin, spec.mid))
         out = self.bn2(self.conv2(out, spec.mid, spec.cout), spec.mid, spec.cout)
+        if not self.residual:
+            return self.act(out)
         if spec.project:
             x = self.shortcut_bn(self.shortcut_conv(x, spec.cin, spec.cout), spec.cin, spec.cout)
         return self.act(out + x)
@@ -75,12 +78,16 @@ class ResNet20Supernet(BatchNormModesMixin, nn.Layer):
                 layer.read_branched_flag()
         return result
 
-    def forward(self, x):
+    def features(self, x):
+        """The active arch's feature map before global pooling."""
         arch = self.arch
         x = F.relu(self.stem_bn(self.stem_conv(x, 3, arch[0]), 3, arch[0]))
         for block, spec in zip(self.blocks, self.space.blocks(arch, self.always_project)):
             x = block(x, spec)
-        return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1), arch[CLASSIFIER_POSITION])
+        return x
+
+    def forward(self, x):
+        return self.fc(F.adaptive_avg_pool2d(self.features(x), 1).flatten(1), self.arch[CLASSIFIER_POSITION])
 
     def export_state(self, arch):
         """State dict (numpy) of the stand-alone ResNet20 for `arch`, sliced from the shared weights."""

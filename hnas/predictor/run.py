@@ -44,9 +44,9 @@ def predict_from_scores(scores, archs, out, folds=DEFAULT_FOLDS, seed=0, space=N
 def _score_round(config, checkpoint, sample, scores, space, shard):
     """Score a round's sample file into `scores`: this process's shard under --shard or
     paddle.distributed.launch, then every process waits for the whole round."""
-    from hnas.evaluate.run import evaluate_arch_file, part_name
+    from hnas.evaluate.run import evaluate_arch_file
     from hnas.lock import wait_for_outputs
-    from hnas.score_store import merge_parts, parse_shard
+    from hnas.score_store import merge_parts, parse_shard, part_name
     if scores.is_file():
         wanted, done = set(json.loads(sample.read_text())), set(json.loads(scores.read_text()))
         if wanted != done:
