@@ -1,10 +1,9 @@
 """Competition arch files: {"arch1": {"arch": "...", "acc": float}, ...}, read with validation of
 every entry before any work, written atomically with the same keys in the same order."""
-import json
 from pathlib import Path
 
 from hnas.errors import ArchError, HnasError
-from hnas.io import write_json
+from hnas.io import read_json, write_json
 from hnas.spaces import SPACES, get_space
 
 SPACE_PARSERS = {name: space() for name, space in SPACES.items()}
@@ -16,10 +15,7 @@ def _load(path):
     path = Path(path)
     if not path.is_file():
         raise HnasError(f"arch file not found: {path} (expected a competition-format JSON)")
-    try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise HnasError(f"arch file {path} is not valid JSON ({err})") from None
+    data = read_json(path, "arch file")
     if not isinstance(data, dict) or not data:
         raise HnasError(f"arch file {path}: expected a non-empty object {{\"arch1\": {{\"arch\": ...}}, ...}}")
     return data

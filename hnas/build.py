@@ -1,7 +1,6 @@
 """Construction from a recipe or a checkpoint's metadata: the data, the supernet, a stand-alone
 net, the scorer. Training, evaluation, search, export and ablation all build through here, so
 none of them imports another to get a model."""
-import json
 import random
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import paddle
 from hnas.checkpoint import FEWSHOT_FILE, final_stage, load_params, part_dir, resolve_checkpoint
 from hnas.data import build_data, dataset_labels
 from hnas.errors import HnasError
+from hnas.io import read_json
 from hnas.models import create_standalone, create_supernet
 from hnas.image_subsets import POOL_FACTOR, disagreement_subset, pilot_archs, random_subset, stratified_subset
 from hnas.precision import Precision
@@ -25,11 +25,16 @@ def seed_everything(seed):
     paddle.seed(seed)
 
 
-def data_from_config(config):
+SKIPPED_IMAGES = "skipped_images.txt"  # in a run directory: the unreadable images its data loaders skipped
+
+
+def data_from_config(config, skip_log=None):
+    """The recipe's data; `skip_log` lists the unreadable images of an image folder that were skipped."""
     d = config["data"]
     return build_data(d["name"], root=d["root"], image_size=d["image_size"], augment=d["augment"],
                       test_size=d["test_size"], train_size=d["train_size"], split_seed=d["split_seed"],
-                      num_classes=d["num_classes"], crop_sizes=d["crop_sizes"])
+                      num_classes=d["num_classes"], crop_sizes=d["crop_sizes"], max_bad_images=d["max_bad_images"],
+                      skip_log=skip_log)
 
 
 def loader_options(data_options):
@@ -114,10 +119,10 @@ def _trained_supernet(config, checkpoint, data):
 def fewshot_split(root):
     """The SpaceSplit a few-shot run directory was trained with."""
     path = Path(root) / FEWSHOT_FILE
+    recorded = read_json(path, "few-shot split")
     try:
-        recorded = json.loads(path.read_text())
         return SpaceSplit(get_space(recorded["space"]), recorded["gene"], recorded["parts"])
-    except (ValueError, KeyError, TypeError):
+    except (KeyError, TypeError):
         raise HnasError(f"{path} is not a few-shot split written by hnas train "
                         f"(expected JSON with space, gene and parts)") from None
 

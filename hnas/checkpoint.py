@@ -1,12 +1,11 @@
 """Per-epoch checkpoints: `epoch_NNNN.pdparams/.pdopt` plus `latest.json`, all written atomically."""
-import json
 from pathlib import Path
 
 import numpy as np
 import paddle
 
 from hnas.errors import HnasError
-from hnas.io import atomic_write, load_state, write_json
+from hnas.io import atomic_write, load_state, read_json, write_json
 
 LATEST = "latest.json"
 
@@ -23,10 +22,7 @@ class CheckpointDir:
         path = self.root / LATEST
         if not path.exists():
             return None
-        try:
-            return json.loads(path.read_text())
-        except (json.JSONDecodeError, OSError) as err:
-            raise HnasError(f"{path} is unreadable ({err}); delete it or use another output dir") from None
+        return read_run_record(path)
 
     def save(self, network, optimizer, epoch, step, meta, keep=2):
         """Save after `epoch` (0-based) finished at global `step`."""
@@ -88,9 +84,9 @@ def final_stage(checkpoint):
     if not (path.is_dir() and listing.is_file()):
         return checkpoint
     try:
-        stages = [s for s in json.loads(listing.read_text()) if s["kind"] == "supernet"]
+        stages = [s for s in read_json(listing, "stage listing") if s["kind"] == "supernet"]
         return path / stages[-1]["dir"]
-    except (ValueError, KeyError, TypeError, IndexError):
+    except (KeyError, TypeError, IndexError):
         raise HnasError(f"{listing} does not list the stages hnas train wrote") from None
 
 
@@ -105,8 +101,18 @@ def resolve_checkpoint(path):
     if not path.is_file():
         raise HnasError(f"checkpoint not found: {path} (expected a run directory or a .pdparams file)")
     latest = path.parent / LATEST
-    meta = json.loads(latest.read_text()) if latest.exists() else {}
+    meta = read_run_record(latest) if latest.exists() else {}
     return path, meta
+
+
+def read_run_record(path):
+    """A run's latest.json, or one error: unreadable, or not the record hnas train writes."""
+    record = read_json(path, "checkpoint record")
+    missing = [key for key in ("params", "epoch", "step") if not isinstance(record, dict) or key not in record]
+    if missing:
+        raise HnasError(f"checkpoint record {path} was not written by hnas train (no {', '.join(missing)}); "
+                        f"delete it or use another output dir")
+    return record
 
 
 def load_params(network, path):

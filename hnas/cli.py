@@ -13,9 +13,9 @@ def train(config, fresh=False, part=None, **overrides):
     """Train a supernet: hnas train CONFIG [--fresh] [--section.key value ...]. Reruns resume.
     A recipe with stages trains each in turn; with train.fewshot_gene, every few-shot part, or
     only part I with --part I."""
-    from hnas.config import load_config
+    from hnas.config import command_line_over_stages, load_config
     from hnas.train.stages import train_recipe
-    cfg = load_config(config, **overrides)
+    cfg = command_line_over_stages(load_config(config, **overrides), overrides)
     trainer = train_recipe(cfg, fresh=fresh, part=_index(part, "--part"))
     print(f"trained {cfg['output']['dir']} to epoch {cfg['train']['epochs']} (step {trainer.global_step}); "
           + " ".join(f"{k} {v:.4f}" for k, v in sorted(trainer.epoch_scores.items())))

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from hnas.config_schema import STAGE_KINDS, Recipe
 from hnas.errors import HnasError
+from hnas.io import read_text
 
 DEFAULTS = Recipe().model_dump()
 STAGE_KEYS = ("name", "kind")
@@ -44,7 +45,9 @@ def read_yaml_mapping(path, what="config file"):
     if not path.is_file():
         raise HnasError(f"{what} not found: {path}")
     try:
-        loaded = yaml.safe_load(path.read_text()) or {}
+        loaded = yaml.safe_load(read_text(path, what)) or {}
+    except RecursionError:
+        raise HnasError(f"{what} {path} nests too deeply to be read") from None
     except yaml.YAMLError as err:
         raise HnasError(f"{what} {path} is not valid YAML: {str(err).splitlines()[0]}") from None
     if not isinstance(loaded, dict):
@@ -111,6 +114,31 @@ def validated(raw, source):
 def with_overrides(config, overrides):
     """A validated copy of `config` with {`section.key` (or a unique `key`): value} applied."""
     return validated(_deep_merge(config, _nested(overrides)), "overrides")
+
+
+def command_line_over_stages(config, overrides):
+    """`config` (loaded with `overrides`) with the command line's keys winning over its stages' own:
+    `hnas train RECIPE --train.epochs 1` shortens every supernet stage. A largest stage trains with
+    standalone.* keys: a train.* key given without its standalone.* twin would not reach it, which
+    is one error naming the twin. (A recipe's own top-level keys, and an ablation row's, stay below
+    the stages' values.)"""
+    if not (config["stages"] and overrides):
+        return config
+    overridden = {_override_path(flag.replace("-", "_")) for flag in overrides}
+    return dict(config, stages=_stages_under(config["stages"], overridden))
+
+
+def _stages_under(stages, overridden):
+    for stage in stages:
+        if stage.get("kind") == "largest":
+            unreached = [path for path in overridden if path[0] == "train" and len(path) == 2
+                         and path[1] in DEFAULTS["standalone"] and ("standalone", path[1]) not in overridden]
+            if unreached:
+                keys = ", ".join(f"--standalone.{path[1]}" for path in unreached)
+                raise HnasError(f"--{'.'.join(unreached[0])} does not reach stage {stage['name']!r} (kind largest), which "
+                                f"trains with standalone.{unreached[0][1]}: give {keys} too")
+    return [{k: v for k, v in stage.items() if k in STAGE_KEYS or _override_path(k) not in overridden}
+            for stage in stages]
 
 
 def load_config(path=None, **overrides):

@@ -28,6 +28,7 @@ SUBSETS = ("random", "stratified", "disagreement")
 FUSION_METHODS = ("rank", "zscore")
 STAGE_KINDS = ("largest", "supernet")
 AMP_MODES = ("off", "fp16", "bf16")
+MAX_SEED = 2 ** 32 - 1  # numpy's and scikit-learn's seeds are 32-bit
 WAIT_TIMEOUT = 6 * 3600  # seconds a sharded run waits for other shards' files with none appearing
 
 
@@ -46,11 +47,12 @@ class Data(Section):
     augment: one_of(AUGMENTATIONS) = Field("official", description="training augmentation")
     test_size: Optional[int] = Field(None, ge=1, description="keep this many test images (fixed, class-stratified)")
     train_size: Optional[int] = Field(None, ge=1, description="keep this many training images (fixed, class-stratified)")
-    split_seed: int = Field(0, description="seed of the train/test split and of the size limits")
+    split_seed: int = Field(0, ge=0, le=MAX_SEED, description="seed of the train/test split and of the size limits")
     num_classes: Optional[int] = Field(None, ge=2, description="classes (default: the dataset's)")
     batch_size: int = Field(128, ge=1, description="training batch per process")
     num_workers: int = Field(0, ge=0, description="data-loader worker processes (training and scoring)")
     shared_memory: bool = Field(True, description="data-loader workers hand batches over in shared memory (off where /dev/shm is small, as in some containers)")
+    max_bad_images: int = Field(100, ge=0, description="imagefolder: unreadable images skipped (each warned about and listed in the run's skipped_images.txt) before it is an error")
     crop_sizes: Optional[List[int]] = Field(None, min_length=1,
                                             description="imagefolder: training crop sizes, one drawn per batch")
 
@@ -75,7 +77,7 @@ class Train(Section):
     weight_decay: float = Field(0.0, ge=0, description="L2 weight decay")
     warmup_steps: int = Field(0, ge=0, description="linear warm-up steps")
     clip_norm: Optional[float] = Field(None, gt=0, description="clip the gradient's global norm")
-    seed: int = Field(0, description="seed of weights, sampling and data order")
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="seed of weights, sampling and data order")
     amp: one_of(AMP_MODES) = Field("off", description="mixed precision of training, supernet and stand-alone (fp16 with loss scaling, bf16; GPU, XPU and custom devices only: float32 on a CPU)")
     warmup_epochs: Optional[float] = Field(None, ge=0, description="warm-up in epochs (overrides warmup_steps)")
     lr_reference_batch: Optional[int] = Field(None, ge=1,
@@ -124,7 +126,7 @@ class Eval(Section):
     amp: one_of(AMP_MODES) = Field("off", description="mixed precision of scoring (fp16, bf16; GPU, XPU and custom devices only: float32 on a CPU)")
     max_images: Optional[int] = Field(None, ge=1, description="score on this many test images (default: all)")
     subset: one_of(SUBSETS) = Field("random", description="which max_images: at random, per class, or where pilot archs disagree (measured: random is best, benchmarks/README.md)")
-    subset_seed: int = Field(0, description="seed of the test subset and the pilot archs")
+    subset_seed: int = Field(0, ge=0, le=MAX_SEED, description="seed of the test subset and the pilot archs")
     pilot_archs: int = Field(6, ge=2, description="subset disagreement: pilot archs")
     normalize: bool = Field(False, description="min-max normalise the written scores")
     batch_size: int = Field(256, ge=1, description="scoring batch")

@@ -54,6 +54,35 @@ def check_writable(directory):
         raise HnasError(f"output directory {directory} is not writable ({err.strerror})") from None
 
 
+def read_text(path, what):
+    """A file's UTF-8 text, or one HnasError naming it (missing, unreadable, not UTF-8)."""
+    from hnas.errors import HnasError
+    path = Path(path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise HnasError(f"{what} not found: {path}") from None
+    except UnicodeDecodeError as err:
+        raise HnasError(f"{what} {path} is not UTF-8 text (byte {err.start})") from None
+    except OSError as err:
+        raise HnasError(f"{what} {path} is unreadable ({err.strerror})") from None
+
+
+def read_json(path, what="JSON file"):
+    """A JSON file's value, or one HnasError naming it: missing, not UTF-8, malformed or truncated,
+    or nested too deeply for the parser (a hostile file)."""
+    from hnas.errors import HnasError
+    text = read_text(path, what)
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise HnasError(f"{what} {path} nests too deeply to be read") from None
+    except ValueError as err:
+        where = f" at line {err.lineno} column {err.colno}" if hasattr(err, "lineno") else ""
+        raise HnasError(f"{what} {path} is not valid JSON ({getattr(err, 'msg', err)}{where}); "
+                        f"it may be truncated") from None
+
+
 def load_state(path):
     """A paddle state dict from disk, or one clear error for a truncated or foreign file."""
     import paddle

@@ -1,13 +1,14 @@
 """Scoring an arch file: resumable (atomic partial results), shardable, mergeable."""
 import hashlib
 import json
+import sys
 import time
 from collections import namedtuple
 from pathlib import Path
 
 from hnas.errors import HnasError
 from hnas.archfile import min_max, read_arch_file, write_arch_file
-from hnas.io import write_json
+from hnas.io import read_json, write_json
 from hnas.lock import only_writer, wait_for_outputs
 from hnas.progress import progress
 
@@ -76,9 +77,11 @@ class ScoreStore:
         self.fingerprint = json.loads(json.dumps(fingerprint, default=str))  # compared with its saved form
         self.scores, self.extra = {}, {}
         try:
-            saved = json.loads(self.path.read_text()) if self.path.exists() else None
-        except json.JSONDecodeError:
+            saved = read_json(self.path, "partial scores file") if self.path.exists() else None
+        except HnasError as err:  # its scores cannot be read back: they are scored again
+            print(f"hnas: warning: {err}; scoring its archs again", file=sys.stderr)
             saved = None
+        saved = saved if isinstance(saved, dict) else None
         if saved is not None and saved.get("fingerprint") == self.fingerprint:
             self.scores = saved.get("scores", {})
             self.extra = {k: v for k, v in saved.items() if k not in ("fingerprint", "scores")}

@@ -39,6 +39,7 @@ class FixedBatches:
         loader = paddle.io.DataLoader(subset, batch_size=self.batch_size, shuffle=False, return_list=True,
                                       **self.loader_options)
         for images, labels in loader:
+            dataset.skipped.check()
             yield images, labels.reshape([-1]).astype("int64")
 
     def __iter__(self):

@@ -8,8 +8,8 @@ import hnas
 # lowest first; a module may import its own part and any part of a lower layer
 LAYERS = [
     {"errors", "__init__", "config_schema"},
-    {"io", "config", "interfaces", "image_subsets", "progress", "lock", "fingerprint"},
-    {"plots", "parallel", "spaces"},
+    {"io", "interfaces", "image_subsets", "progress", "lock", "fingerprint"},
+    {"plots", "parallel", "spaces", "config"},
     {"archfile", "checkpoint"},
     {"data", "models", "metrics", "score_store", "precision"},
     {"proxies", "scoring"},

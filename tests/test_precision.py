@@ -37,8 +37,10 @@ def _weights(network):
 
 @pytest.mark.parametrize("mode, dtype", [("fp16", "float16"), ("bf16", "bfloat16")])
 def test_supernet_training_under_amp_runs_the_path_and_on_a_cpu_computes_what_fp32_does(
-        tmp_path, amp_calls, capfd, mode, dtype):
+        tmp_path, amp_calls, capfd, monkeypatch, mode, dtype):
+    from hnas import precision
     from hnas.train.run import train_supernet
+    monkeypatch.setattr(precision, "_said", set())  # said once per process: earlier tests may have said it
     plain = train_supernet(tiny_config(tmp_path / "fp32", **{"train.epochs": 1}))
     assert amp_calls == []
     mixed = train_supernet(tiny_config(tmp_path / mode, **{"train.epochs": 1, "train.amp": mode,

@@ -175,8 +175,8 @@ def test_zen_over_an_arch_file_shards_and_launches_to_the_single_process_bytes(t
     from conftest import ROOT, run_hnas
     from hnas.archfile import sample_arch_file
     archs = tmp_path / "archs.json"
-    sample_arch_file(archs, R48, 6, seed=1)
-    zen = ["--proxy", "zen", "--image_size", "32", "--batch_size", "2", "--repeats", "2", "--num_classes", "10"]
+    sample_arch_file(archs, R20, 6, seed=1)
+    zen = ["--proxy", "zen", "--image_size", "8", "--batch_size", "2", "--repeats", "2", "--num_classes", "10"]
     single = tmp_path / "single.json"
     code, _, err = run_hnas("proxy", "--archs", archs, "--out", single, *zen)
     assert code == 0, err

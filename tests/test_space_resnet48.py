@@ -42,7 +42,7 @@ def test_widths_follow_make_divisible():
 
 
 @pytest.mark.parametrize("text, fragment", [
-    (LARGEST[:51], "expected 52 digits, got 51"),
+    (LARGEST[:51], "expected 52 digits 0-9, got 51"),
     (LARGEST[:51] + "x", "not all digits"),
     ("2" + LARGEST[1:], "image-size code (position 1) is 2, allowed 1"),
     ("1658" + LARGEST[4:], "stage 1 depth (position 2) is 6, allowed 2..5"),

@@ -93,3 +93,19 @@ def test_the_winners_recipe_trains_scores_and_exports_on_digits(tmp_path):
     before = {p: p.stat().st_mtime for p in run.rglob("epoch_*.pdparams")}
     main(["train", str(recipe)])
     assert {p: p.stat().st_mtime for p in run.rglob("epoch_*.pdparams")} == before
+
+
+def test_command_line_keys_win_over_every_stage_or_name_the_key_that_would_reach_it():
+    """Issue 26: `--train.epochs 1` on a staged recipe still trained 300 epochs (the stages' own
+    values won silently)."""
+    from hnas.config import command_line_over_stages
+    recipe = ROOT / "configs" / "cvpr2021_track1_1st.yaml"
+
+    def from_command_line(**flags):
+        return command_line_over_stages(load_config(recipe, **flags), flags)
+    with pytest.raises(HnasError, match="^--train.epochs does not reach stage 'max-path' \\(kind largest\\), which "
+                                        "trains with standalone.epochs: give --standalone.epochs too$"):
+        from_command_line(**{"train.epochs": 1})
+    planned = plan_stages(from_command_line(**{"train.epochs": 1, "standalone.epochs": 1}))
+    assert [cfg["standalone" if kind == "largest" else "train"]["epochs"] for _, kind, cfg in planned] == [1, 1, 1, 1]
+    assert [cfg["train"]["lr"] for _, kind, cfg in planned[1:]] == [0.01, 0.001, 0.001]  # the rest is the stages'

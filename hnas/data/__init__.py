@@ -5,15 +5,26 @@ import numpy as np
 import paddle
 
 from hnas.data.idx import load_idx
-from hnas.data.imagefolder import build_imagefolder
+from hnas.data.imagefolder import SkippedImages, build_imagefolder
 from hnas.data.sources import SOURCES, load_cifar100, load_digits, load_npz
 from hnas.data.transforms import build_transform
 from hnas.errors import HnasError
 
 
+class NothingSkipped:
+    """An in-memory dataset's images are all readable."""
+
+    def check(self):
+        pass
+
+    def paths(self):
+        return []
+
+
 class ArrayDataset(paddle.io.Dataset):
     def __init__(self, images, labels, transform):
         self.images, self.labels, self.transform = images, labels, transform
+        self.skipped = NothingSkipped()
 
     def __len__(self):
         return len(self.images)
@@ -71,9 +82,11 @@ def load_arrays(name, root=None, test_size=None, train_size=None, split_seed=0):
 
 
 def build_data(name, root=None, image_size=32, augment="official", test_size=None, train_size=None,
-               split_seed=0, num_classes=None, crop_sizes=None):
+               split_seed=0, num_classes=None, crop_sizes=None, max_bad_images=0, skip_log=None):
+    """skip_log: the file that lists an image folder's unreadable images (at most max_bad_images are skipped)."""
     if name == "imagefolder":
-        train, val, train_plain, classes = build_imagefolder(root, image_size, crop_sizes, split_seed)
+        train, val, train_plain, classes = build_imagefolder(root, image_size, crop_sizes, split_seed,
+                                                             SkippedImages(max_bad_images, skip_log))
         if num_classes and classes > num_classes:
             raise HnasError(f"image folder {root} has {classes} classes, but num_classes is {num_classes}")
         return DataBundle(train=train, test=val, train_plain=train_plain,
@@ -82,6 +95,9 @@ def build_data(name, root=None, image_size=32, augment="official", test_size=Non
     if len(x_train) == 0 or len(x_test) == 0:
         raise HnasError(f"dataset {name!r} ({root}): empty train or test split")
     x_train, x_test = _to_rgb_size(x_train, image_size), _to_rgb_size(x_test, image_size)
+    if min(y_train.min(), y_test.min()) < 0:
+        raise HnasError(f"dataset {name!r} ({root}): a label is {min(y_train.min(), y_test.min())}; "
+                        f"expected class numbers 0, 1, ...")
     classes = int(max(y_train.max(), y_test.max())) + 1
     num_classes = num_classes or classes
     if classes > num_classes:

@@ -4,6 +4,7 @@ An IDX file is two zero bytes, a type code (0x08 = unsigned byte), the number of
 big-endian uint32 per dimension, then the values row-major. Every check names the file it failed on.
 """
 import gzip
+import math
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +40,7 @@ def read_idx(path, ndim):
         raise HnasError(f"{path}: bad IDX magic number {raw[:4].hex() or 'none'}; expected "
                         f"0000{UNSIGNED_BYTE:02x}{ndim:02x} (unsigned bytes, {ndim} dimensions)")
     shape = tuple(int(d) for d in np.frombuffer(raw, ">u4", ndim, offset=4))
-    expected = int(np.prod(shape))
+    expected = math.prod(shape)  # Python ints: numpy's product of a hostile header overflows to a small number
     if len(raw) - header != expected:
         raise HnasError(f"{path}: holds {len(raw) - header} values after its header, but its dimensions "
                         f"{'x'.join(map(str, shape))} promise {expected} (truncated or not an IDX file)")
@@ -52,8 +53,8 @@ def _read_split(root, split):
     images, labels = read_idx(image_path, 3), read_idx(label_path, 1)
     if len(images) != len(labels):
         raise HnasError(f"{image_path} holds {len(images)} images but {label_path} holds {len(labels)} labels")
-    if len(images) == 0:
-        raise HnasError(f"{image_path}: holds no images")
+    if 0 in images.shape:
+        raise HnasError(f"{image_path}: holds no images (dimensions {'x'.join(map(str, images.shape[:3]))})")
     return images[..., None], labels.astype(np.int64)
 
 

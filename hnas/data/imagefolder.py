@@ -5,7 +5,11 @@ Training crops are random-resized crops whose output size can switch among sever
 batch from (seed, epoch, batch index), so it is the same on every run and every worker.
 Validation: resize the short side to size / 0.875, centre crop, ImageNet normalisation.
 """
+import atexit
+import os
 import random
+import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -42,11 +46,52 @@ def scan_folder(folder, classes=None):
 
 
 def read_rgb(path):
+    """The RGB image at `path`, or None when it cannot be decoded (empty, truncated, not an image,
+    a dangling link; ImageNet as downloaded holds a few such files)."""
     import cv2
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
-    if image is None:
-        raise HnasError(f"cannot read image {path}")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    if not Path(path).is_file():  # a dangling link, or a folder named like an image: OpenCV would warn first
+        return None
+    try:
+        image = cv2.imread(path, cv2.IMREAD_COLOR)
+    except Exception:  # cv2.error on files its decoders reject outright
+        return None
+    return None if image is None else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+class SkippedImages:
+    """Unreadable images met while reading a dataset. Any process (a data loader's workers too)
+    adds one: it is said once and appended to a log file (the run directory's, or a temporary one).
+    The main process checks the log after each batch: more than `limit` is one error there, since
+    paddle's loader hangs when a worker raises, and a folder that bad is the wrong folder."""
+
+    def __init__(self, limit, log=None):
+        if log is None:
+            handle, log = tempfile.mkstemp(prefix="hnas_skipped_", suffix=".txt")
+            os.close(handle)
+            atexit.register(Path(log).unlink, missing_ok=True)
+        self.limit, self.log, self.seen, self.size = limit, Path(log), set(), 0
+
+    def add(self, path):
+        if path in self.seen:
+            return
+        self.seen.add(path)
+        print(f"hnas: warning: skipping unreadable image {path}", file=sys.stderr)
+        with open(self.log, "a") as log:  # appends of one short line are atomic across processes
+            log.write(f"{path}\n")
+
+    def paths(self):
+        return sorted(set(self.log.read_text().splitlines())) if self.log.is_file() else []
+
+    def check(self):
+        """In the main process, after a batch: one error when more than `limit` images were skipped."""
+        size = self.log.stat().st_size if self.log.is_file() else 0
+        if size == self.size:
+            return
+        self.size = size
+        paths = self.paths()
+        if len(paths) > self.limit:
+            raise HnasError(f"{len(paths)} unreadable images (listed in {self.log}), more than data.max_bad_images "
+                            f"{self.limit}; fix the image folder or raise data.max_bad_images")
 
 
 class TrainTransform:
@@ -85,20 +130,26 @@ class UnnormalizedEval:
 class ImageFolderDataset(paddle.io.Dataset):
     """Items are indices, or (index, crop size) pairs from MultiSizeBatchSampler."""
 
-    def __init__(self, samples, transform, default_size, crop_sizes=None, seed=0):
+    def __init__(self, samples, transform, default_size, crop_sizes=None, seed=0, skipped=None):
         self.samples, self.transform = samples, transform
         self.default_size, self.crop_sizes, self.seed = default_size, crop_sizes, seed
+        self.skipped = skipped or SkippedImages(0)
 
     def __len__(self):
         return len(self.samples)
 
     def __getitem__(self, item):
         index, size = item if isinstance(item, tuple) else (item, self.default_size)
-        path, label = self.samples[index]
-        return self.transform(read_rgb(path), size), np.int64(label)
+        for offset in range(len(self.samples)):  # an unreadable image: the next readable one stands in
+            path, label = self.samples[(index + offset) % len(self.samples)]
+            image = read_rgb(path)
+            if image is not None:
+                return self.transform(image, size), np.int64(label)
+            self.skipped.add(path)
+        raise HnasError("no image of the folder can be read")
 
     def with_transform(self, transform):
-        return ImageFolderDataset(self.samples, transform, self.default_size, self.crop_sizes, self.seed)
+        return ImageFolderDataset(self.samples, transform, self.default_size, self.crop_sizes, self.seed, self.skipped)
 
     def batch_sampler_for(self, batch_sampler):
         """Training loaders wrap their batch sampler with this to get one crop size per batch."""
@@ -125,14 +176,16 @@ class MultiSizeBatchSampler:
             yield [(int(i), size) for i in indices]
 
 
-def build_imagefolder(root, image_size, crop_sizes=None, seed=0):
-    """(train, val, train with the val transform, number of classes)."""
+def build_imagefolder(root, image_size, crop_sizes=None, seed=0, skipped=None):
+    """(train, val, train with the val transform, number of classes); `skipped` (a SkippedImages)
+    records the unreadable images all three meet."""
     if root is None:
         raise HnasError("data.name imagefolder needs data.root (a folder with train/ and val/)")
     train_samples, classes = scan_folder(Path(root) / "train")
     val_samples, _ = scan_folder(Path(root) / "val", classes)
     sizes = sorted(set(crop_sizes or [image_size]))
     evaluation = EvalTransform(image_size)
-    train = ImageFolderDataset(train_samples, TrainTransform(sizes), max(sizes), sizes, seed)
-    return (train, ImageFolderDataset(val_samples, evaluation, image_size),
-            ImageFolderDataset(train_samples, evaluation, image_size), len(classes))
+    skipped = skipped or SkippedImages(0)
+    train = ImageFolderDataset(train_samples, TrainTransform(sizes), max(sizes), sizes, seed, skipped)
+    return (train, ImageFolderDataset(val_samples, evaluation, image_size, skipped=skipped),
+            ImageFolderDataset(train_samples, evaluation, image_size, skipped=skipped), len(classes))

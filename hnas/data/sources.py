@@ -1,6 +1,7 @@
 """Readers that turn each supported dataset into uint8 NHWC arrays and int64 labels."""
 import pickle
 import tarfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -44,25 +45,51 @@ def load_cifar100(path):
                     raw = CifarUnpickler(tar.extractfile(member), encoding="bytes").load()
                 except KeyError:
                     raise HnasError(f"{path}: expected member {member!r} as in cifar-100-python.tar.gz") from None
-                data = np.asarray(raw[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
-                splits[split] = (np.ascontiguousarray(data), np.asarray(raw[b"fine_labels"], dtype=np.int64))
-    except (tarfile.TarError, EOFError, pickle.UnpicklingError) as err:
+                splits[split] = _cifar_split(raw, f"{path}: member {member!r}")
+    except (tarfile.TarError, EOFError, pickle.UnpicklingError, ValueError, AttributeError) as err:
         raise HnasError(f"{path}: not a readable cifar-100-python tarball ({err})") from None
     return splits["train"] + splits["test"]
+
+
+def _cifar_split(raw, where):
+    """(images N x 32 x 32 x 3, labels) of one unpickled CIFAR-100 split, checked before any reshape."""
+    expected = "a dict with b'data' (N x 3072 uint8) and b'fine_labels' (N ints 0-99)"
+    if not isinstance(raw, dict) or b"data" not in raw or b"fine_labels" not in raw:
+        raise HnasError(f"{where} is not a CIFAR-100 split: expected {expected}")
+    try:
+        data = np.asarray(raw[b"data"])
+        labels = np.asarray(raw[b"fine_labels"])
+    except (TypeError, ValueError):
+        raise HnasError(f"{where}: b'data' or b'fine_labels' is not an array; expected {expected}") from None
+    if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or len(data) == 0:
+        raise HnasError(f"{where}: b'data' has shape {data.shape} dtype {data.dtype}; expected {expected}")
+    if labels.shape != (len(data),) or labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() > 99:
+        raise HnasError(f"{where}: b'fine_labels' does not hold {len(data)} ints 0-99; expected {expected}")
+    images = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+    return np.ascontiguousarray(images), labels.astype(np.int64)
 
 
 def load_npz(path):
     """A generic `.npz` with x_train, y_train, x_test, y_test (uint8 NHWC images, int labels)."""
     path = _require_file(path, ".npz dataset")
-    with np.load(path) as data:
-        missing = [k for k in NPZ_KEYS if k not in data]
-        if missing:
-            raise HnasError(f"{path}: missing arrays {missing}; expected {', '.join(NPZ_KEYS)}")
-        arrays = [data[k] for k in NPZ_KEYS]
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            missing = [k for k in NPZ_KEYS if k not in data]
+            if missing:
+                raise HnasError(f"{path}: missing arrays {missing}; expected {', '.join(NPZ_KEYS)}")
+            arrays = [data[k] for k in NPZ_KEYS]
+    except ValueError:  # object arrays: numpy refuses to unpickle them, and so does hnas
+        raise HnasError(f"{path}: holds object arrays (pickles); expected numeric arrays {', '.join(NPZ_KEYS)}") from None
+    except (OSError, EOFError, zipfile.BadZipFile) as err:
+        raise HnasError(f"{path}: not a readable .npz file ({type(err).__name__})") from None
     for name, images in (("x_train", arrays[0]), ("x_test", arrays[2])):
-        if images.ndim != 4 or images.shape[-1] not in (1, 3) or images.dtype != np.uint8 or len(images) == 0:
+        if images.ndim != 4 or images.shape[-1] not in (1, 3) or images.dtype != np.uint8 or 0 in images.shape:
             raise HnasError(f"{path}: {name} has shape {images.shape} dtype {images.dtype}; "
                             f"expected non-empty uint8 N x H x W x 3 (or x 1)")
+    for name, labels, images in (("y_train", arrays[1], arrays[0]), ("y_test", arrays[3], arrays[2])):
+        if labels.dtype.kind not in "iu" or labels.reshape(-1).shape != (len(images),):
+            raise HnasError(f"{path}: {name} has shape {labels.shape} dtype {labels.dtype}; "
+                            f"expected {len(images)} integer labels, one per image")
     return tuple(a if i % 2 == 0 else a.astype(np.int64).reshape(-1) for i, a in enumerate(arrays))
 
 
@@ -73,6 +100,13 @@ def load_digits(test_size=None, train_size=None, split_seed=0):
     from sklearn.model_selection import train_test_split
 
     digits = sklearn_digits()
+    for name, size in (("test_size", test_size), ("train_size", train_size)):
+        if size is not None and size >= len(digits.target):
+            raise HnasError(f"data.{name} {size}: the digits set has {len(digits.target)} images; "
+                            f"expected train_size + test_size below that")
+    if test_size is not None and train_size is not None and test_size + train_size > len(digits.target):
+        raise HnasError(f"data.train_size {train_size} + data.test_size {test_size}: the digits set has "
+                        f"{len(digits.target)} images")
     images = np.repeat((digits.images * (255.0 / 16.0)).round().astype(np.uint8)[..., None], 3, axis=-1)
     x_train, x_test, y_train, y_test = train_test_split(
         images, digits.target.astype(np.int64), test_size=0.2 if test_size is None else test_size,

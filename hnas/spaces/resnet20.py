@@ -43,10 +43,9 @@ class ResNet20Space:
             raise ArchError(f"{where} {text!r}: expected {NUM_POSITIONS} ints joined by '-', got {len(parts)} fields")
         values = []
         for position, part in enumerate(parts):
-            try:
-                values.append(int(part))
-            except ValueError:
-                raise ArchError(f"{where} {text!r}: position {position + 1} is {part!r}, not an integer") from None
+            if not (part.isascii() and part.isdigit()):  # int() also reads '١٦' and ' 16 ', which no list holds
+                raise ArchError(f"{where} {text!r}: position {position + 1} is {part!r}, not an integer of digits 0-9")
+            values.append(int(part))
         arch = tuple(values)
         self.validate(arch, key=key)
         return arch

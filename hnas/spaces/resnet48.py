@@ -61,9 +61,10 @@ class ResNet48Space:
         if not isinstance(text, str):
             raise ArchError(f"{where}: expected a {ARCH_LENGTH}-character string, got {type(text).__name__}")
         text = text.strip()
-        if len(text) != ARCH_LENGTH or not text.isdigit():
-            raise ArchError(f"{where} {text!r}: expected {ARCH_LENGTH} digits, got {len(text)} characters"
-                            + ("" if text.isdigit() else " (not all digits)"))
+        digits_only = text.isascii() and text.isdigit()  # str.isdigit() also accepts '²' and '١'
+        if len(text) != ARCH_LENGTH or not digits_only:
+            raise ArchError(f"{where} {text!r}: expected {ARCH_LENGTH} digits 0-9, got {len(text)} characters"
+                            + ("" if digits_only else " (not all digits 0-9)"))
         digits = [int(c) for c in text]
         depths = tuple(digits[1:5])
         for stage, (depth, (low, high)) in enumerate(zip(depths, DEPTH_RANGES)):

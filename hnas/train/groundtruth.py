@@ -6,13 +6,12 @@ so two recipes never share a run and a rerun reuses every finished one (an inter
 from its last epoch checkpoint).
 """
 import copy
-import json
 from pathlib import Path
 
 import numpy as np
 
 from hnas.fingerprint import digest, settings, training_precision
-from hnas.io import check_writable, write_json
+from hnas.io import check_writable, read_json, write_json
 from hnas.parallel import output_to, run_tasks
 
 RESULT_FILE = "result.json"
@@ -41,7 +40,7 @@ def _train_one(task):
 
 def _finished(directory):
     path = Path(directory) / RESULT_FILE
-    return json.loads(path.read_text()) if path.is_file() else None
+    return read_json(path, "stand-alone result") if path.is_file() else None
 
 
 def train_ground_truth(config, entries, seeds, cache, workers=1):
@@ -83,10 +82,10 @@ def read_ground_truth(path, config, entries, seeds):
     path, meta = Path(path), _meta_path(path)
     if not (path.is_file() and meta.is_file()):
         return None
-    recorded = json.loads(meta.read_text())
+    recorded = read_json(meta, "ground-truth record")
     if recorded.get("recipe_key") != recipe_key(config) or recorded.get("seeds") != seeds:
         return None
-    table = json.loads(path.read_text())
+    table = read_json(path, "ground-truth file")
     if any(key not in table or table[key]["arch"] != text for key, text in entries):
         return None
     return {key: table[key] for key, _ in entries}

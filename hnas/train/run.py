@@ -7,7 +7,7 @@ from pathlib import Path
 import paddle
 
 from hnas.archfile import read_arch_file
-from hnas.build import (data_from_config, loader_options, model_meta, scorer_for, seed_everything,
+from hnas.build import (SKIPPED_IMAGES, data_from_config, loader_options, model_meta, scorer_for, seed_everything,
                         standalone_from_config, supernet_from_meta)
 from hnas.checkpoint import FEWSHOT_FILE, CheckpointDir, part_dir, load_params, resolve_checkpoint, restore_optimizer
 from hnas.errors import HnasError
@@ -179,7 +179,7 @@ def _train_supernet_into(run_dir, config, space, fresh):
     if fresh and _is_main_process():
         _fresh_start(run_dir)
     seed_everything(t["seed"])
-    data = data_from_config(config)
+    data = data_from_config(config, run_dir / SKIPPED_IMAGES)
     meta = dict(model_meta(config, data), recipe=training_settings(config, ("space", "data", "model", "train")))
     supernet = supernet_from_meta(meta)
     if config["model"]["pretrained"]:
@@ -268,6 +268,9 @@ def _prepare_resume_fit(trainer, config, data, recipe, run_dir, meta):
     _resume(trainer, checkpoints, meta)
     trainer.fit(data.train, recipe["epochs"], recipe["batch_size"],
                 _callbacks(run_dir, checkpoints, meta, config["train"]), loader_options(config["data"]))
+    skipped = data.train.skipped.paths()
+    if skipped and _is_main_process():
+        print(f"skipped {len(skipped)} unreadable images (listed in {Path(run_dir) / SKIPPED_IMAGES})")
     return trainer
 
 
@@ -288,7 +291,7 @@ def _train_standalone_into(run_dir, config, space, arch, fresh, init):
     if fresh:
         _fresh_start(run_dir)
     seed_everything(t["seed"])
-    data = data_from_config(config)
+    data = data_from_config(config, run_dir / SKIPPED_IMAGES)
     network = standalone_from_config(config, arch, data.num_classes)
     if init:
         load_params(network, init)  # a checkpoint in run_dir, if any, still wins: the run resumes
