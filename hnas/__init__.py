@@ -1,5 +1,9 @@
 """hnas: one-shot NAS supernets for the CVPR 2021/2022 Track 1 challenges, on PaddlePaddle."""
 # Paddle 2.6 bundles an old zlib; loading the system zlib first keeps gzip, scipy and sklearn working.
 import zlib  # noqa: F401  (must stay the first import)
+import warnings
+
+# paddle imports distutils after setuptools; the notice it triggers says nothing to a user of hnas
+warnings.filterwarnings("ignore", message="Setuptools is replacing distutils")
 
 __version__ = "0.1.0"

@@ -261,9 +261,19 @@ def _help_last(argv):
     return ([argv[0]] if argv[0] in COMMANDS else []) + ["--", "--help"]
 
 
+def _known_command(argv):
+    """One `hnas: error:` line for a command hnas does not have (python-fire's own is another style)."""
+    if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
+        import difflib
+        close = difflib.get_close_matches(argv[0], COMMANDS, n=1)
+        raise HnasError(f"unknown command {argv[0]!r}" + (f"; did you mean {close[0]!r}?" if close else "")
+                        + f" (commands: {', '.join(COMMANDS)})")
+
+
 def main(argv=None):
     argv = _help_last(_join_repeated(sys.argv[1:] if argv is None else list(argv)))
     try:
+        _known_command(argv)
         fire.Fire(COMMANDS, command=argv, name="hnas")
     except HnasError as err:
         print(f"hnas: error: {err}", file=sys.stderr)

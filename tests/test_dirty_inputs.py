@@ -152,3 +152,12 @@ def test_training_over_a_folder_with_bad_images_skips_them_lists_them_and_finish
     last = err.strip().splitlines()[-1]  # the workers may have met 2 or 3 of them before the check
     assert code == 2 and re.match(r"hnas: error: [23] unreadable images \(listed in .*\), more than "
                                   r"data.max_bad_images 1;", last), err
+
+
+def test_a_mistyped_command_is_one_hnas_line_and_no_distutils_notice():
+    code, _, err = run_hnas("tran", "configs/quickstart.yaml")
+    assert code == 2 and err.strip().splitlines() == [
+        "hnas: error: unknown command 'tran'; did you mean 'train'? (commands: train, test, merge, standalone, sample, "
+        "rank, groundtruth, proxy, fuse, predict, ablate, search, export, analyze, doctor)"]
+    code, _, err = run_hnas("doctor", "--archs", "1")  # imports paddle
+    assert code == 2 and "Setuptools" not in err
