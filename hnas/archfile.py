@@ -50,8 +50,9 @@ def space_of_strings(keyed_texts, where, override=None, expected=None):
         return get_space(expected or "resnet20")
     name = next(iter(keys_by_space))
     if expected is not None and name != expected:
+        examples = {"resnet20": "configs/cvpr2021_*.yaml", "resnet48": "configs/cvpr2022_*.yaml"}
         raise HnasError(f"{where} holds {name} archs but the recipe is for {expected}; use a {name} recipe "
-                        f"(or --space to read the file as another space)")
+                        f"({examples.get(name, 'its space: ' + name)}) and a supernet trained with it")
     return get_space(name)
 
 

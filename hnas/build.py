@@ -107,6 +107,9 @@ def _trained_supernet(config, checkpoint, data):
     params, meta = resolve_checkpoint(checkpoint)
     if meta.get("kind", "supernet") != "supernet":
         raise HnasError(f"checkpoint {checkpoint} is a {meta['kind']} model, not a supernet")
+    if meta and meta.get("space", config["space"]) != config["space"]:
+        raise HnasError(f"checkpoint {checkpoint} holds a {meta['space']} supernet, but the recipe is for "
+                        f"{config['space']}: score it with the recipe it was trained with")
     if meta and meta.get("image_size") not in (None, data.image_size):
         raise HnasError(f"checkpoint {checkpoint} was trained at image_size {meta['image_size']}, "
                         f"the config gives {data.image_size}")

@@ -12,8 +12,9 @@ import pytest
 
 from conftest import run_hnas, tiny_flags, write_image_folder
 from hnas.cli import main
+from hnas.spaces import ResNet48Space
 
-LARGEST_2022 = "1" + "5" * 4 + "77" * 23
+LARGEST_2022 = ResNet48Space().format(ResNet48Space().largest())
 
 
 def _fails_with_one_line(capsys, argv, *names):
@@ -161,3 +162,13 @@ def test_a_mistyped_command_is_one_hnas_line_and_no_distutils_notice():
         "rank, groundtruth, proxy, fuse, predict, ablate, search, export, analyze, doctor)"]
     code, _, err = run_hnas("doctor", "--archs", "1")  # imports paddle
     assert code == 2 and "Setuptools" not in err
+
+
+def test_a_2022_list_with_a_2021_recipe_says_what_works_and_leaves_nothing_behind(trained_run, tmp_path, capsys):
+    archs, out = tmp_path / "CVPR_2022_NAS_Track1_test.json", tmp_path / "scores.json"
+    archs.write_text(json.dumps({"arch1": {"arch": LARGEST_2022, "acc": 0}}))
+    test = ["test", "None", "--checkpoint", trained_run, "--archs", archs, "--out", out, *tiny_flags(trained_run)]
+    _fails_with_one_line(capsys, test, archs, "use a resnet48 recipe (configs/cvpr2022_*.yaml)")
+    _fails_with_one_line(capsys, test + ["--space", "resnet48"], trained_run, "holds a resnet20 supernet, but the "
+                                                                             "recipe is for resnet48")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [archs.name]  # no partial file, no lock
