@@ -64,10 +64,21 @@ def test_two_by_two_grid_writes_results_table_and_plot_and_resumes(ablation, tmp
     assert all(float(r["kendall_tau_b_vs_full_test"]) == pytest.approx(1.0) for r in subsets if r["fraction"] == "1.0")
     table = (out / "table.md").read_text()
     assert "| bn=full / sampler=uniform | calib_train / acc | 1 |" in table and "split-half" in table
-    assert "One more stand-alone run per arch (each seed's runs against the mean of the other 1" in table
-    assert "against the same means: prior params" in table and "fused (default weight, auto): the run + params" in table
-    assert "tau-b vs params | tau-b between seeds |" in table and "Best prior: params" in table
+    prose = " ".join(table.split())  # wrapped at 110 characters
+    assert "One more stand-alone run per arch (each seed's runs against the mean of the other 1" in prose
+    assert "against the same means: prior params" in prose and "fused (default weight, auto): the run + params" in prose
+    assert "tau-b vs params | tau-b between seeds |" in table and "Best prior: params" in prose
     assert "| prior: params |" in table and "| 0.5 | 48 |" in table
+    # issue 26: one line per row and evaluation, its fused variant a column (it was a line of its own,
+    # so every row's name came once per fusion), and a plot of the rows alone
+    main_table = table.split("The same rows, other agreement measures")[0]
+    assert "tau-b between seeds | + params 0.5 | train s |" in main_table and " + params 0.5 |" not in main_table.replace(
+        "| + params 0.5 |", "")
+    assert main_table.count("| bn=full / sampler=uniform | batch / loss |") == 1
+    assert max(len(line) for line in table.splitlines()) < 200
+    from PIL import Image
+    with Image.open(out / "plot.png") as plot:
+        assert plot.size[1] < 8 * plot.size[0]
     assert (out / "plot.png").read_bytes()[:4] == b"\x89PNG"
     assert table in capsys.readouterr().out
     # a rerun recomputes nothing: no training, no scoring; the same table

@@ -4,6 +4,7 @@ truth's ceiling) and plot.png. Every ranker's agreement with the parameter count
 its tau: it shows whether a recipe values capacity the way stand-alone training does."""
 import csv
 import json
+import textwrap
 from collections import defaultdict
 
 import numpy as np
@@ -177,19 +178,25 @@ def _markdown(spec, gt, results, subsets, params, prior_scores, seed_scores):
                      f"estimate).")
         lines.append(_one_more_run(gt, prior_scores))
     ks = [k for k in spec.ks if k <= len(gt)]
-    header = (["ranker", "eval", "runs", "tau-b (acc)", "Pearson", "Spearman"] + [f"P@{k}" for k in ks]
-              + ["tau-b (loss)", "tau-b vs params", "tau-b between seeds", "train s", "eval s/arch"])
-    lines += ["", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     groups = defaultdict(list)
     for r in results:
         groups[(r["kind"], r["row"], r["eval"])].append(r)
+    own = {key: rs for key, rs in groups.items() if key[0] != "fused"}  # priors and supernet rows
+    fusions = list(spec.fusions)
+    # one line per row, its fused variants as columns (a line per fusion repeated every row's name)
+    header = (["ranker", "eval", "runs", "tau-b (acc)", "tau-b vs params", "tau-b between seeds"]
+              + [f"+ {name}" for name in fusions] + ["train s", "eval s/arch"])
+    lines += ["", "Kendall tau-b against the stand-alone accuracy, mean ± std over seeds; `+ F`: the row's "
+              "scores fused with fusion F (its first evaluation setting).", "",
+              "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     labels, means, spreads = [], [], []
-    for (kind, row, name), rs in groups.items():
+    for (kind, row, name), rs in own.items():
         label = f"prior: {row}" if kind == "prior" else row
+        fused = [groups.get(("fused", f"{row} + {fusion}", name), []) for fusion in fusions]
         cells = [label, name, str(len(rs))]
-        cells += [_mean_spread([r[c] for r in rs]) for c in ["kendall_tau_b", "pearson", "spearman"]
-                  + [f"precision@{k}" for k in ks] + ["kendall_tau_b_loss", "kendall_tau_b_params"]]
+        cells += [_mean_spread([r[c] for r in rs]) for c in ("kendall_tau_b", "kendall_tau_b_params")]
         cells.append(between_seeds(seed_scores.get((kind, row, name), [])))
+        cells += [_mean_spread([r["kendall_tau_b"] for r in f]) if f else "" for f in fused]
         cells += [_mean_spread([r["train_seconds"] for r in rs], 0) if kind != "prior" else "",
                   _mean_spread([r["eval_seconds_per_arch"] for r in rs], 4)]
         lines.append("| " + " | ".join(cells) + " |")
@@ -197,6 +204,14 @@ def _markdown(spec, gt, results, subsets, params, prior_scores, seed_scores):
         labels.append(f"{label} [{name}]" if name else label)
         means.append(np.mean(taus))
         spreads.append(np.std(taus))
+    detail = ["ranker", "eval", "Pearson", "Spearman"] + [f"P@{k}" for k in ks] + ["tau-b (loss)"]
+    lines += ["", "The same rows, other agreement measures (every figure, fused rows too, is in results.csv):", "",
+              "| " + " | ".join(detail) + " |", "|" + "---|" * len(detail)]
+    for (kind, row, name), rs in own.items():
+        cells = [f"prior: {row}" if kind == "prior" else row, name]
+        cells += [_mean_spread([r[c] for r in rs]) for c in ["pearson", "spearman"]
+                  + [f"precision@{k}" for k in ks] + ["kendall_tau_b_loss"]]
+        lines.append("| " + " | ".join(cells) + " |")
     _plot(spec.output / "plot.png", labels, means, spreads, ceiling["mean"] if ceiling else float("nan"))
     lines += ["", _verdict(groups)]
     if subsets:
@@ -210,4 +225,5 @@ def _markdown(spec, gt, results, subsets, params, prior_scores, seed_scores):
             taus = [s["kendall_tau_b_vs_full_test"] for s in ss]
             lines.append(f"| {fraction:g} | {ss[0]['images']} | {_mean_spread([s['seconds_per_arch'] for s in ss], 4)} "
                          f"| {_mean_spread(taus)} | {min(taus):.3f} |")
-    return "\n".join(lines) + "\n"
+    # prose wrapped for a terminal and a diff; table lines stay whole
+    return "\n".join(line if line.startswith("|") else textwrap.fill(line, 110) for line in lines) + "\n"
