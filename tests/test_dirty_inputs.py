@@ -172,3 +172,15 @@ def test_a_2022_list_with_a_2021_recipe_says_what_works_and_leaves_nothing_behin
     _fails_with_one_line(capsys, test + ["--space", "resnet48"], trained_run, "holds a resnet20 supernet, but the "
                                                                              "recipe is for resnet48")
     assert sorted(p.name for p in tmp_path.iterdir()) == [archs.name]  # no partial file, no lock
+
+
+def test_a_truncated_partial_scores_file_is_scored_again_with_a_warning(tmp_path, capsys):
+    from hnas.archfile import sample_arch_file
+    from hnas.spaces import ResNet20Space
+    archs, out = tmp_path / "archs.json", tmp_path / "params.json"
+    sample_arch_file(archs, ResNet20Space(), 5, seed=0)
+    (tmp_path / "params.json.partial").write_bytes(b'{"fingerprint": {"proxy": "par\xff')
+    main(["proxy", "--archs", str(archs), "--proxy", "params", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert "hnas: warning: partial scores file" in err and "scoring its archs again" in err
+    assert len(json.loads(out.read_text())) == 5
