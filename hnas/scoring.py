@@ -6,6 +6,7 @@ import paddle
 import paddle.nn.functional as F
 
 from hnas.data import split_normalization
+from hnas.data.loading import data_loader
 from hnas.errors import HnasError
 from hnas.image_subsets import random_subset
 from hnas.precision import Precision
@@ -36,8 +37,8 @@ class FixedBatches:
 
     def _read(self, dataset):
         subset = paddle.io.Subset(dataset, [int(i) for i in self.indices])
-        loader = paddle.io.DataLoader(subset, batch_size=self.batch_size, shuffle=False, return_list=True,
-                                      **self.loader_options)
+        loader = data_loader(subset, batch_size=self.batch_size, shuffle=False, return_list=True,
+                             **self.loader_options)
         for images, labels in loader:
             dataset.skipped.check()
             yield images, labels.reshape([-1]).astype("int64")

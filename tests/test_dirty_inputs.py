@@ -184,3 +184,44 @@ def test_a_truncated_partial_scores_file_is_scored_again_with_a_warning(tmp_path
     err = capsys.readouterr().err
     assert "hnas: warning: partial scores file" in err and "scoring its archs again" in err
     assert len(json.loads(out.read_text())) == 5
+
+
+FAILING_WORKER = r'''
+import sys
+import numpy as np
+import paddle
+from hnas.data.loading import data_loader
+from hnas.errors import HnasError
+
+class Failing(paddle.io.Dataset):
+    def __len__(self):
+        return 64
+
+    def __getitem__(self, index):
+        if index == int(sys.argv[1]):
+            raise ValueError(f"item {index} is broken")
+        return np.zeros((3, 8, 8), np.float32), np.int64(0)
+
+try:
+    for batch in data_loader(Failing(), batch_size=4, num_workers=2, return_list=True):
+        pass
+except HnasError as err:  # as hnas.cli does
+    print(f"hnas: error: {err}", file=sys.stderr)
+    sys.exit(2)
+'''
+
+
+@pytest.mark.parametrize("item", [0, 30])
+def test_an_error_in_a_data_loader_worker_ends_the_command_with_one_line_not_a_hang(tmp_path, item):
+    """paddle's loader hangs when a worker raises after the first batches (item 30 here)."""
+    import os
+    import subprocess
+    import sys
+    from conftest import ROOT
+    script = tmp_path / "failing.py"
+    script.write_text("import hnas  # noqa: F401\n" + FAILING_WORKER)
+    proc = subprocess.run([sys.executable, str(script), str(item)], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines() == [  # paddle's pin thread's traceback is not printed
+        f"hnas: error: ValueError: item {item} is broken (in a data loader worker, reading item {item})"]

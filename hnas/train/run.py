@@ -10,6 +10,7 @@ from hnas.archfile import read_arch_file
 from hnas.build import (SKIPPED_IMAGES, data_from_config, loader_options, model_meta, scorer_for, seed_everything,
                         standalone_from_config, supernet_from_meta)
 from hnas.checkpoint import FEWSHOT_FILE, CheckpointDir, part_dir, load_params, resolve_checkpoint, restore_optimizer
+from hnas.data.loading import data_loader
 from hnas.errors import HnasError
 from hnas.fingerprint import training_precision, training_settings
 from hnas.io import check_writable, write_json
@@ -32,7 +33,7 @@ from hnas.train.trainer import Trainer
 def _cycling_batches(dataset, batch_size, seed):
     """Independent batches for archs that must not share the step's batch (same_batch: false)."""
     sampler = paddle.io.DistributedBatchSampler(dataset, batch_size, shuffle=True, drop_last=True)
-    loader = paddle.io.DataLoader(dataset, batch_sampler=sampler, return_list=True)
+    loader = data_loader(dataset, batch_sampler=sampler, return_list=True)
     state = {"epoch": 10_000 + seed, "it": None}
 
     def next_batch():

@@ -5,6 +5,7 @@ import paddle
 from paddle.hapi.callbacks import config_callbacks
 from paddle.static import InputSpec
 
+from hnas.data.loading import data_loader
 from hnas.errors import HnasError
 from hnas.precision import Precision
 from hnas.spaces.pareto import Candidates, pick_by_loss
@@ -162,7 +163,7 @@ class Trainer(paddle.Model):
         sampler = paddle.io.DistributedBatchSampler(train_data, batch_size, shuffle=True, drop_last=True)
         # image-folder training data draws one crop size per batch
         sampler = getattr(train_data, "batch_sampler_for", lambda s: s)(sampler)
-        loader = paddle.io.DataLoader(train_data, batch_sampler=sampler, return_list=True, **(loader_options or {}))
+        loader = data_loader(train_data, batch_sampler=sampler, return_list=True, **(loader_options or {}))
         steps = len(loader)
         if steps == 0:
             raise HnasError(f"the training set has {len(train_data)} images, fewer than one batch of {batch_size}")

@@ -1,0 +1,114 @@
+"""paddle DataLoaders that end the command with one line when a worker process fails.
+
+paddle 2.6's multi-process DataLoader re-raises a worker's exception in its pin thread; when that
+happens after the first batches, the thread dies and the main thread waits for a batch forever (a
+run over ImageNet would sit there for days). Every hnas loader therefore reads a guarded dataset:
+in a worker, an exception is first written to this process's error file; in the main process, the
+loader turns the error paddle raises into that one line (HnasError), and a watchdog thread that
+finds the file while the main thread is stuck prints the line and exits with status 2. Files
+written so far are kept (checkpoints and partial scores are written atomically).
+"""
+import atexit
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import paddle
+
+from hnas.errors import HnasError
+
+WATCH_SECONDS = 1.0
+_errors = {}
+
+
+def _error_file():
+    """This process's worker error file, created (and watched) on first use."""
+    if "path" not in _errors:
+        handle, path = tempfile.mkstemp(prefix="hnas_worker_errors_", suffix=".txt")
+        os.close(handle)
+        atexit.register(Path(path).unlink, missing_ok=True)
+        _errors["path"] = Path(path)
+        threading.Thread(target=_watch, args=(Path(path),), daemon=True, name="hnas-worker-errors").start()
+        threading.excepthook = _quiet_pin_thread(threading.excepthook, Path(path))
+    return _errors["path"]
+
+
+def _quiet_pin_thread(default_hook, path):
+    """paddle's pin thread dies printing the worker's traceback; hnas says the one line instead."""
+    def hook(args):
+        if "_thread_loop" in getattr(args.thread, "name", "") and _first_error(path) is not None:
+            return
+        default_hook(args)
+    return hook
+
+
+def _first_error(path):
+    try:
+        lines = path.read_text().splitlines()
+    except FileNotFoundError:
+        return None
+    return lines[0] if lines else None
+
+
+def _watch(path):
+    """Exit with the worker's error line when the main thread has not raised it within a few seconds."""
+    seen_at = None
+    while True:
+        time.sleep(WATCH_SECONDS)
+        message = _first_error(path)
+        if message is None:
+            seen_at = None
+            continue
+        seen_at = seen_at or time.monotonic()
+        if time.monotonic() - seen_at > 5 * WATCH_SECONDS:  # the loader did not raise it: paddle is stuck
+            print(f"hnas: error: {message}", file=sys.stderr, flush=True)
+            os._exit(2)
+
+
+class GuardedDataset(paddle.io.Dataset):
+    def __init__(self, dataset, error_file):
+        self.dataset, self.error_file = dataset, error_file
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, item):
+        try:
+            return self.dataset[item]
+        except Exception as err:
+            if paddle.io.get_worker_info() is not None:
+                message = str(err) if isinstance(err, HnasError) else f"{type(err).__name__}: {err}"
+                with open(self.error_file, "a") as sink:
+                    sink.write(f"{message} (in a data loader worker, reading item {item})\n")
+            raise
+
+
+class GuardedLoader:
+    """A paddle DataLoader over a GuardedDataset: a worker's failure is one HnasError here."""
+
+    def __init__(self, loader, error_file):
+        self.loader, self.error_file = loader, error_file
+
+    def __len__(self):
+        return len(self.loader)
+
+    def __iter__(self):
+        try:
+            yield from self.loader
+        except Exception:
+            message = _first_error(self.error_file)
+            if message is None:
+                raise
+            self.error_file.write_text("")  # raised here: the watchdog must not exit the process as well
+            raise HnasError(message) from None
+
+
+def data_loader(dataset, **options):
+    """paddle.io.DataLoader(dataset, **options), guarded when it runs worker processes."""
+    if not options.get("num_workers"):
+        return paddle.io.DataLoader(dataset, **options)
+    error_file = _error_file()
+    return GuardedLoader(paddle.io.DataLoader(GuardedDataset(dataset, error_file), **options), error_file)
