@@ -39,18 +39,17 @@ def _error_file():
 def _quiet_pin_thread(default_hook, path):
     """paddle's pin thread dies printing the worker's traceback; hnas says the one line instead."""
     def hook(args):
-        if "_thread_loop" in getattr(args.thread, "name", "") and _first_error(path) is not None:
-            return
+        if "_thread_loop" in getattr(args.thread, "name", "") and (_errors.get("raised") or _errors_in(path)):
+            return  # (at exit the file may already be removed: hence the flag)
         default_hook(args)
     return hook
 
 
-def _first_error(path):
+def _errors_in(path):
     try:
-        lines = path.read_text().splitlines()
+        return path.read_text().splitlines()
     except FileNotFoundError:
-        return None
-    return lines[0] if lines else None
+        return []
 
 
 def _watch(path):
@@ -58,13 +57,13 @@ def _watch(path):
     seen_at = None
     while True:
         time.sleep(WATCH_SECONDS)
-        message = _first_error(path)
-        if message is None:
+        errors = _errors_in(path)
+        if len(errors) <= _errors.get("raised", 0):  # none, or each already raised by its loader
             seen_at = None
             continue
         seen_at = seen_at or time.monotonic()
         if time.monotonic() - seen_at > 5 * WATCH_SECONDS:  # the loader did not raise it: paddle is stuck
-            print(f"hnas: error: {message}", file=sys.stderr, flush=True)
+            print(f"hnas: error: {errors[_errors.get('raised', 0)]}", file=sys.stderr, flush=True)
             os._exit(2)
 
 
@@ -96,13 +95,20 @@ class GuardedLoader:
         return len(self.loader)
 
     def __iter__(self):
+        batches = iter(self.loader)
         try:
-            yield from self.loader
+            yield from batches
         except Exception:
-            message = _first_error(self.error_file)
-            if message is None:
+            errors = _errors_in(self.error_file)
+            if len(errors) <= _errors.get("raised", 0):
                 raise
-            self.error_file.write_text("")  # raised here: the watchdog must not exit the process as well
+            message = errors[_errors.get("raised", 0)]
+            _errors["raised"] = len(errors)  # raised here: the watchdog must not exit the process as well
+            # let paddle's pin thread die now, while its traceback can still be silenced (at interpreter
+            # shutdown threading's hook is gone and Python prints it)
+            pin_thread = getattr(batches, "_thread", None)
+            if pin_thread is not None:
+                pin_thread.join(timeout=10)
             raise HnasError(message) from None
 
 
