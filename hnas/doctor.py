@@ -60,11 +60,11 @@ def _timed(run, repeats):
     return (time.perf_counter() - start) / repeats, result
 
 
-def train_check(space_name, image_size, amp, steps, batch_size, subnets):
+def train_check(supernet, image_size, amp, steps, batch_size, subnets):
     """(seconds per step, mean loss of the last step) of the sandwich on random images."""
+    space_name = supernet.space.name
     space = get_space(space_name)
     paddle.seed(0)
-    supernet = create_supernet(space_name, NUM_CLASSES[space_name])
     plan = StepPlan("sandwich", space, build_sampler("uniform", space, seed=0), subnets, "inplace")
     trainer = Trainer(supernet, plan, image_size, precision=Precision(amp, "train.amp"))
     trainer.prepare(build_optimizer(supernet.parameters(), 0.01, 0.9, 0.0, steps + 1), paddle.nn.CrossEntropyLoss())
@@ -78,14 +78,14 @@ def train_check(space_name, image_size, amp, steps, batch_size, subnets):
     return seconds, loss
 
 
-def score_check(space_name, image_size, amp, archs, images, batch_size):
+def score_check(supernet, image_size, amp, archs, images, batch_size):
     """(seconds per arch, host seconds per arch, scores) for `archs` on random uint8 images."""
+    space_name = supernet.space.name
     paddle.seed(0)
     rng = np.random.RandomState(0)
     pictures = rng.randint(0, 256, size=(images, image_size, image_size, 3)).astype(np.uint8)
     dataset = ArrayDataset(pictures, rng.randint(0, NUM_CLASSES[space_name], images).astype(np.int64), Normalize())
     batches = FixedBatches(dataset, batch_size)
-    supernet = create_supernet(space_name, NUM_CLASSES[space_name])
     scorer = SupernetScorer(supernet, batches, "calib_train", "loss", batches, Precision(amp, "eval.amp"))
     scores = []
     seconds, _ = _timed(lambda: scores.extend(scorer.evaluate(arch)["score"] for arch in archs), 1)
@@ -120,11 +120,15 @@ def run_doctor(device="auto", amp="fp16", image_size=None, steps=3, batch_size=1
         space = get_space(space_name)
         chosen = [space.largest(), space.smallest()] + [space.sample(random.Random(i)) for i in range(max(0, archs - 2))]
         reference = None
+        paddle.seed(0)
+        supernet = create_supernet(space_name, NUM_CLASSES[space_name])  # built once: ResNet48's takes seconds
+        initial = {name: tensor.clone() for name, tensor in supernet.state_dict().items()}
         for mode in ("off", amp):
             size = sizes[space_name]
             try:
-                step_seconds, _ = train_check(space_name, size, mode, steps, batch_size, subnets)
-                arch_seconds, host_seconds, scores = score_check(space_name, size, mode, chosen, images, batch_size)
+                supernet.set_state_dict(initial)  # every check starts from the same weights
+                arch_seconds, host_seconds, scores = score_check(supernet, size, mode, chosen, images, batch_size)
+                step_seconds, _ = train_check(supernet, size, mode, steps, batch_size, subnets)
             except Exception as err:  # a failed check is a row and the exit status, not a traceback
                 reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
                 failures.append(f"{space_name} {mode}: {reason}")

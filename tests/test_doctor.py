@@ -28,7 +28,7 @@ def test_a_failing_check_is_a_row_and_a_count(monkeypatch, capsys):
 
     def broken(*args):
         raise RuntimeError("CUDA error: out of memory\nmore lines")
-    monkeypatch.setattr(doctor, "score_check", broken)
+    monkeypatch.setattr(doctor, "train_check", broken)
     table = io.StringIO()
     assert doctor.run_doctor("cpu", steps=1, batch_size=2, archs=2, images=2, out=table) == 4
     assert table.getvalue().count("FAILED: CUDA error: out of memory |") == 4
