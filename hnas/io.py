@@ -54,6 +54,15 @@ def check_writable(directory):
         raise HnasError(f"output directory {directory} is not writable ({err.strerror})") from None
 
 
+def scratch_file(prefix):
+    """A new empty temporary file (this process and its data loader workers write it), removed at exit."""
+    import atexit
+    handle, path = tempfile.mkstemp(prefix=prefix, suffix=".txt")
+    os.close(handle)
+    atexit.register(Path(path).unlink, missing_ok=True)
+    return Path(path)
+
+
 def read_text(path, what):
     """A file's UTF-8 text, or one HnasError naming it (missing, unreadable, not UTF-8)."""
     from hnas.errors import HnasError

@@ -11,20 +11,9 @@ from hnas.data.transforms import build_transform
 from hnas.errors import HnasError
 
 
-class NothingSkipped:
-    """An in-memory dataset's images are all readable."""
-
-    def check(self):
-        pass
-
-    def paths(self):
-        return []
-
-
 class ArrayDataset(paddle.io.Dataset):
     def __init__(self, images, labels, transform):
         self.images, self.labels, self.transform = images, labels, transform
-        self.skipped = NothingSkipped()
 
     def __len__(self):
         return len(self.images)

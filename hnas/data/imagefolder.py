@@ -5,11 +5,8 @@ Training crops are random-resized crops whose output size can switch among sever
 batch from (seed, epoch, batch index), so it is the same on every run and every worker.
 Validation: resize the short side to size / 0.875, centre crop, ImageNet normalisation.
 """
-import atexit
-import os
 import random
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +15,7 @@ from paddle.vision import transforms as T
 
 from hnas.data.transforms import Normalize, ToChannelsFirst
 from hnas.errors import HnasError
+from hnas.io import scratch_file
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -60,16 +58,12 @@ def read_rgb(path):
 
 class SkippedImages:
     """Unreadable images met while reading a dataset. Any process (a data loader's workers too)
-    adds one: it is said once and appended to a log file (the run directory's, or a temporary one).
-    The main process checks the log after each batch: more than `limit` is one error there, since
-    paddle's loader hangs when a worker raises, and a folder that bad is the wrong folder."""
+    adds one: it is said once and appended to a log file (the run directory's, or a temporary one)
+    that every process counts, and more than `limit` is one error (hnas.data.loading makes a
+    worker's error one line, not a hang): a folder that bad is the wrong folder."""
 
     def __init__(self, limit, log=None):
-        if log is None:
-            handle, log = tempfile.mkstemp(prefix="hnas_skipped_", suffix=".txt")
-            os.close(handle)
-            atexit.register(Path(log).unlink, missing_ok=True)
-        self.limit, self.log, self.seen, self.size = limit, Path(log), set(), 0
+        self.limit, self.log, self.seen = limit, Path(log) if log else scratch_file("hnas_skipped_"), set()
 
     def add(self, path):
         if path in self.seen:
@@ -78,19 +72,9 @@ class SkippedImages:
         print(f"hnas: warning: skipping unreadable image {path}", file=sys.stderr)
         with open(self.log, "a") as log:  # appends of one short line are atomic across processes
             log.write(f"{path}\n")
-
-    def paths(self):
-        return sorted(set(self.log.read_text().splitlines())) if self.log.is_file() else []
-
-    def check(self):
-        """In the main process, after a batch: one error when more than `limit` images were skipped."""
-        size = self.log.stat().st_size if self.log.is_file() else 0
-        if size == self.size:
-            return
-        self.size = size
-        paths = self.paths()
-        if len(paths) > self.limit:
-            raise HnasError(f"{len(paths)} unreadable images (listed in {self.log}), more than data.max_bad_images "
+        count = len(set(self.log.read_text().splitlines()))
+        if count > self.limit:
+            raise HnasError(f"{count} unreadable images (listed in {self.log}), more than data.max_bad_images "
                             f"{self.limit}; fix the image folder or raise data.max_bad_images")
 
 

@@ -8,17 +8,15 @@ loader turns the error paddle raises into that one line (HnasError), and a watch
 finds the file while the main thread is stuck prints the line and exits with status 2. Files
 written so far are kept (checkpoints and partial scores are written atomically).
 """
-import atexit
 import os
 import sys
-import tempfile
 import threading
 import time
-from pathlib import Path
 
 import paddle
 
 from hnas.errors import HnasError
+from hnas.io import scratch_file
 
 WATCH_SECONDS = 1.0
 _errors = {}
@@ -27,12 +25,9 @@ _errors = {}
 def _error_file():
     """This process's worker error file, created (and watched) on first use."""
     if "path" not in _errors:
-        handle, path = tempfile.mkstemp(prefix="hnas_worker_errors_", suffix=".txt")
-        os.close(handle)
-        atexit.register(Path(path).unlink, missing_ok=True)
-        _errors["path"] = Path(path)
-        threading.Thread(target=_watch, args=(Path(path),), daemon=True, name="hnas-worker-errors").start()
-        threading.excepthook = _quiet_pin_thread(threading.excepthook, Path(path))
+        path = _errors["path"] = scratch_file("hnas_worker_errors_")
+        threading.Thread(target=_watch, args=(path,), daemon=True, name="hnas-worker-errors").start()
+        threading.excepthook = _quiet_pin_thread(threading.excepthook, path)
     return _errors["path"]
 
 

@@ -269,9 +269,9 @@ def _prepare_resume_fit(trainer, config, data, recipe, run_dir, meta):
     _resume(trainer, checkpoints, meta)
     trainer.fit(data.train, recipe["epochs"], recipe["batch_size"],
                 _callbacks(run_dir, checkpoints, meta, config["train"]), loader_options(config["data"]))
-    skipped = data.train.skipped.paths()
-    if skipped and _is_main_process():
-        print(f"skipped {len(skipped)} unreadable images (listed in {Path(run_dir) / SKIPPED_IMAGES})")
+    skipped = Path(run_dir) / SKIPPED_IMAGES  # written only when an image folder had unreadable images
+    if skipped.is_file() and _is_main_process():
+        print(f"skipped {len(set(skipped.read_text().splitlines()))} unreadable images (listed in {skipped})")
     return trainer
 
 

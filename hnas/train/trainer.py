@@ -27,14 +27,6 @@ def gradient_buckets(sizes, limit):
     return buckets + [current] if current else buckets
 
 
-def _checked(loader, check):
-    """The loader's batches, calling check() in this process after each: a data loader worker must
-    not raise (paddle's loader then hangs), so the limit on skipped images is enforced here."""
-    for batch in loader:
-        check()
-        yield batch
-
-
 class Trainer(paddle.Model):
     def __init__(self, network, plan, image_size, same_batch=True, distill_loss_name="kd",
                  temperature=1.0, teacher=None, extra_batches=None, epoch_eval=None, rank_loss=None,
@@ -176,7 +168,7 @@ class Trainer(paddle.Model):
         for epoch in range(self.start_epoch, epochs):
             sampler.set_epoch(epoch)
             cbks.on_epoch_begin(epoch)
-            logs = self._run_one_epoch(_checked(loader, train_data.skipped.check), cbks, "train")
+            logs = self._run_one_epoch(loader, cbks, "train")
             self.epoch_scores = self.epoch_eval() if self.epoch_eval else {}
             cbks.on_epoch_end(epoch, logs)
         cbks.on_end("train", logs)
