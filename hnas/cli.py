@@ -1,12 +1,13 @@
 """The `hnas` command line (python-fire). User errors print one line and exit with status 2."""
 import hnas  # noqa: F401  (the zlib guard runs before paddle loads)
 
+import contextlib
 import sys
 from pathlib import Path
 
 import fire
 
-from hnas.errors import HnasError
+from hnas.errors import HnasError, say
 
 
 def train(config, fresh=False, part=None, **overrides):
@@ -159,7 +160,7 @@ def predict(config=None, archs=None, out=None, checkpoint=None, scores=None, sam
     print(f"wrote {out}: {record['scored']} archs scored, {record['predicted']} predicted; fill-in K-fold tau-b "
           f"{record['fill_in_quality']['kfold_tau_b']:.4f}; record: {record_path(out)}")
     if record["space"] == "resnet48":
-        print(f"hnas: note: {RULES_NOTE}", file=sys.stderr)
+        say(f"note: {RULES_NOTE}")
 
 
 def _names(value):
@@ -274,9 +275,11 @@ def main(argv=None):
     argv = _help_last(_join_repeated(sys.argv[1:] if argv is None else list(argv)))
     try:
         _known_command(argv)
-        fire.Fire(COMMANDS, command=argv, name="hnas")
+        # python-fire writes help to stderr; help asked for is output, so it goes to stdout (pipes, less)
+        with contextlib.redirect_stderr(sys.stdout) if "--help" in argv else contextlib.nullcontext():
+            fire.Fire(COMMANDS, command=argv, name="hnas")
     except HnasError as err:
-        print(f"hnas: error: {err}", file=sys.stderr)
+        say(f"error: {err}")
         sys.exit(2)
     except KeyboardInterrupt:
         print("hnas: interrupted; rerun the same command to resume", file=sys.stderr)

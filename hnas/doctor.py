@@ -22,7 +22,7 @@ import paddle
 
 from hnas.data import ArrayDataset
 from hnas.data.transforms import Normalize
-from hnas.errors import HnasError
+from hnas.errors import HnasError, say
 from hnas.metrics import kendall_tau
 from hnas.models import create_supernet
 from hnas.precision import Precision, device_runs_amp
@@ -140,5 +140,5 @@ def run_doctor(device="auto", amp="fp16", image_size=None, steps=3, batch_size=1
                   f"| {1 / arch_seconds:.2f} | {images / arch_seconds:.1f} | {host_seconds * 1000:.2f} | {tau} |",
                   file=out)
     if failures:
-        print(f"hnas: doctor: {len(failures)} check(s) failed: {'; '.join(failures)}", file=sys.stderr)
+        say(f"doctor: {len(failures)} check(s) failed: {'; '.join(failures)}")
     return len(failures)

@@ -9,7 +9,6 @@ asks for its autocast context, its backward and its optimizer step.
 Paddle 2.6 runs autocast and loss scaling only on GPU, XPU and custom devices: on a CPU both are
 no-ops, so a CPU run computes in float32 along the same code path, and hnas says so once.
 """
-import sys
 import warnings
 from contextlib import nullcontext
 
@@ -17,6 +16,7 @@ import numpy as np
 import paddle
 
 from hnas.config_schema import AMP_MODES
+from hnas.errors import say
 
 DTYPES = {"fp16": "float16", "bf16": "bfloat16"}
 INITIAL_LOSS_SCALE = 2.0 ** 15
@@ -39,8 +39,8 @@ class Precision:
         warnings.filterwarnings("ignore", message="(amp_guard|AmpScaler) can only be enabled")
         if not device_runs_amp() and (setting, mode) not in _said:
             _said.add((setting, mode))
-            print(f"hnas: {setting} {mode} has no effect on a CPU (paddle runs mixed precision only on GPU, XPU "
-                  f"and custom devices): this run computes in float32", file=sys.stderr)
+            say(f"{setting} {mode} has no effect on a CPU (paddle runs mixed precision only on GPU, XPU "
+                f"and custom devices): this run computes in float32")
         if mode == "fp16":
             self.scaler = paddle.amp.GradScaler(enable=True, init_loss_scaling=INITIAL_LOSS_SCALE)
 

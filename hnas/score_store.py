@@ -1,12 +1,11 @@
 """Scoring an arch file: resumable (atomic partial results), shardable, mergeable."""
 import hashlib
 import json
-import sys
 import time
 from collections import namedtuple
 from pathlib import Path
 
-from hnas.errors import HnasError
+from hnas.errors import HnasError, say
 from hnas.archfile import min_max, read_arch_file, write_arch_file
 from hnas.io import read_json, write_json
 from hnas.lock import only_writer, wait_for_outputs
@@ -79,7 +78,7 @@ class ScoreStore:
         try:
             saved = read_json(self.path, "partial scores file") if self.path.exists() else None
         except HnasError as err:  # its scores cannot be read back: they are scored again
-            print(f"hnas: warning: {err}; scoring its archs again", file=sys.stderr)
+            say(f"warning: {err}; scoring its archs again")
             saved = None
         saved = saved if isinstance(saved, dict) else None
         if saved is not None and saved.get("fingerprint") == self.fingerprint:

@@ -6,7 +6,6 @@ batch from (seed, epoch, batch index), so it is the same on every run and every 
 Validation: resize the short side to size / 0.875, centre crop, ImageNet normalisation.
 """
 import random
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,7 @@ import paddle
 from paddle.vision import transforms as T
 
 from hnas.data.transforms import Normalize, ToChannelsFirst
-from hnas.errors import HnasError
+from hnas.errors import HnasError, say
 from hnas.io import scratch_file
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -69,7 +68,7 @@ class SkippedImages:
         if path in self.seen:
             return
         self.seen.add(path)
-        print(f"hnas: warning: skipping unreadable image {path}", file=sys.stderr)
+        say(f"warning: skipping unreadable image {path}")
         with open(self.log, "a") as log:  # appends of one short line are atomic across processes
             log.write(f"{path}\n")
         count = len(set(self.log.read_text().splitlines()))

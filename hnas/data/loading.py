@@ -9,13 +9,12 @@ finds the file while the main thread is stuck prints the line and exits with sta
 written so far are kept (checkpoints and partial scores are written atomically).
 """
 import os
-import sys
 import threading
 import time
 
 import paddle
 
-from hnas.errors import HnasError
+from hnas.errors import HnasError, say
 from hnas.io import scratch_file
 
 WATCH_SECONDS = 1.0
@@ -58,7 +57,7 @@ def _watch(path):
             continue
         seen_at = seen_at or time.monotonic()
         if time.monotonic() - seen_at > 5 * WATCH_SECONDS:  # the loader did not raise it: paddle is stuck
-            print(f"hnas: error: {errors[_errors.get('raised', 0)]}", file=sys.stderr, flush=True)
+            say(f"error: {errors[_errors.get('raised', 0)]}")
             os._exit(2)
 
 
