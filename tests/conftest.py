@@ -194,3 +194,12 @@ def host_copies_per_call(monkeypatch, owner, method):
     monkeypatch.setattr(paddle.Tensor, "numpy", counted_numpy)
     monkeypatch.setattr(owner, method, counted_call)
     return copies
+
+
+LONGEST_FIRST = ("test_quickstart.py",)
+
+
+def pytest_collection_modifyitems(config, items):
+    """The longest test starts first: under pytest-xdist another worker runs the rest meanwhile,
+    instead of the whole suite waiting on it at the end."""
+    items.sort(key=lambda item: item.path.name not in LONGEST_FIRST)

@@ -1,15 +1,13 @@
 """README command 1 (the quickstart) end to end, and the figures benchmarks/README.md quotes from it
-(issue 26: they had drifted from what the code gives). Slow: about 3 minutes on 2 cores."""
+(issue 26: they had drifted from what the code gives). In the default run, so CI checks them: about 80 s,
+scheduled first (conftest.py) so that pytest-xdist's other worker runs the rest meanwhile."""
 import os
 import subprocess
 import sys
 
-import pytest
-
 from conftest import ROOT
 
 
-@pytest.mark.slow
 def test_the_quickstart_runs_and_gives_the_figures_benchmarks_readme_quotes(tmp_path):
     run = tmp_path / "quickstart"
     env = dict(os.environ, PATH=f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}")
