@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hnas.ablate.run import CELL_FILE
+from hnas.layout import ABLATION_CELL as CELL_FILE
 from hnas.ablate.spec import AblationSpec
 from hnas.archfile import read_arch_file
 from hnas.metrics import kendall_tau, leave_one_seed_out_tau, split_half_tau

@@ -19,7 +19,8 @@ from collections import defaultdict
 
 import numpy as np
 
-from hnas.ablate.run import CELL_FILE, run_ablation
+from hnas.ablate.run import run_ablation
+from hnas.layout import ABLATION_CELL as CELL_FILE
 from hnas.ablate.spec import AblationSpec
 from hnas.build import data_from_config
 from hnas.image_subsets import POOL_FACTOR

@@ -7,10 +7,11 @@ from pathlib import Path
 import numpy as np
 import paddle
 
-from hnas.checkpoint import FEWSHOT_FILE, final_stage, load_params, part_dir, resolve_checkpoint
+from hnas.checkpoint import final_stage, load_params, resolve_checkpoint
 from hnas.data import build_data, dataset_labels
 from hnas.errors import HnasError
 from hnas.io import read_json
+from hnas.layout import FEWSHOT, part_dir
 from hnas.models import create_standalone, create_supernet
 from hnas.image_subsets import POOL_FACTOR, disagreement_subset, pilot_archs, random_subset, stratified_subset
 from hnas.precision import Precision
@@ -25,7 +26,6 @@ def seed_everything(seed):
     paddle.seed(seed)
 
 
-SKIPPED_IMAGES = "skipped_images.txt"  # in a run directory: the unreadable images its data loaders skipped
 
 
 def data_from_config(config, skip_log=None):
@@ -96,7 +96,7 @@ def build_scorer(config, checkpoint):
     routes every arch to its part's sub-supernet."""
     checkpoint = final_stage(checkpoint)
     root = Path(checkpoint)
-    if root.is_dir() and (root / FEWSHOT_FILE).is_file():
+    if root.is_dir() and (root / FEWSHOT).is_file():
         return _fewshot_scorer(config, root)
     data = data_from_config(config)
     params, supernet = _trained_supernet(config, checkpoint, data)
@@ -121,7 +121,7 @@ def _trained_supernet(config, checkpoint, data):
 
 def fewshot_split(root):
     """The SpaceSplit a few-shot run directory was trained with."""
-    path = Path(root) / FEWSHOT_FILE
+    path = Path(root) / FEWSHOT
     recorded = read_json(path, "few-shot split")
     try:
         return SpaceSplit(get_space(recorded["space"]), recorded["gene"], recorded["parts"])

@@ -6,8 +6,7 @@ import paddle
 
 from hnas.errors import HnasError
 from hnas.io import atomic_write, load_state, read_json, write_json
-
-LATEST = "latest.json"
+from hnas.layout import CHECKPOINT_GLOBS, LATEST, STAGES, checkpoint_stem
 
 
 def _paddle_save(obj, path):
@@ -26,13 +25,13 @@ class CheckpointDir:
 
     def save(self, network, optimizer, epoch, step, meta, keep=2):
         """Save after `epoch` (0-based) finished at global `step`."""
-        stem = f"epoch_{epoch + 1:04d}"
+        stem = checkpoint_stem(epoch + 1)
         _paddle_save(network.state_dict(), self.root / f"{stem}.pdparams")
         _paddle_save(_rename_keys(optimizer.state_dict(), network, to_structured=True),
                      self.root / f"{stem}.pdopt")
         write_json(self.root / LATEST, dict(meta, epoch=epoch + 1, step=step, params=f"{stem}.pdparams",
                                             optimizer=f"{stem}.pdopt"), indent=2)
-        for old in sorted(self.root.glob("epoch_*.pdparams"))[:-keep]:
+        for old in sorted(self.root.glob(CHECKPOINT_GLOBS[0]))[:-keep]:
             old.unlink()
             old.with_suffix(".pdopt").unlink(missing_ok=True)
 
@@ -65,22 +64,11 @@ def restore_optimizer(optimizer, network, path):
     optimizer.set_state_dict(_rename_keys(state, network, to_structured=False))
 
 
-FEWSHOT_FILE = "fewshot.json"  # at the root of a few-shot run: the split (hnas.spaces.split)
-
-
-def part_dir(root, index, parts):
-    """Where few-shot part `index` of `parts` trains, inside the run directory `root`."""
-    return Path(root) / f"part{index}of{parts}"
-
-
-STAGES_FILE = "stages.json"  # at the root of a multi-stage run: its stages in order (hnas.train.stages)
-
-
 def final_stage(checkpoint):
     """The run directory a checkpoint argument means: a multi-stage run's last supernet stage,
     anything else itself."""
     path = Path(checkpoint)
-    listing = path / STAGES_FILE
+    listing = path / STAGES
     if not (path.is_dir() and listing.is_file()):
         return checkpoint
     try:

@@ -122,11 +122,12 @@ def fuse(scores, out, prior=(), method="rank", weight=None, space=None, num_clas
     here)]; the method and weights go to F.json.fusion.json"""
     from hnas.archfile import space_of_file
     from hnas.fusion import DEFAULT_WEIGHT
-    from hnas.fusion.files import fuse_files, record_path
+    from hnas.fusion.files import fuse_files
+    from hnas.layout import fusion_record
     record = fuse_files(scores, _names(prior), out, space_of_file(scores, override=space), method,
                         DEFAULT_WEIGHT if weight is None else weight, num_classes, image_size, model)
     weights = ", ".join(f"{name} {p['weight']:g}" for name, p in record["priors"].items())
-    print(f"wrote {out} ({method} fusion: supernet 1, {weights}); record: {record_path(out)}")
+    print(f"wrote {out} ({method} fusion: supernet 1, {weights}); record: {fusion_record(out)}")
 
 
 def predict(config=None, archs=None, out=None, checkpoint=None, scores=None, sample=None, select="spread", target=None,
@@ -137,7 +138,8 @@ def predict(config=None, archs=None, out=None, checkpoint=None, scores=None, sam
     reaches the target, stops rising or hits the cap] [--folds 5] [--seed 0] [--shard I/N];
     or fill in from scores you have: hnas predict --scores SOME.json --archs ALL.json --out OUT.json.
     OUT.json.predict.json records which archs were predicted, the predictor and the fill-in's quality."""
-    from hnas.predictor.fill import RULES_NOTE, record_path
+    from hnas.layout import predict_record
+    from hnas.predictor.fill import RULES_NOTE
     from hnas.predictor.run import predict_from_scores, predict_with_supernet
     if archs is None or out is None:
         raise HnasError("hnas predict needs --archs ALL.json and --out OUT.json")
@@ -158,7 +160,7 @@ def predict(config=None, archs=None, out=None, checkpoint=None, scores=None, sam
     if record is None:
         return
     print(f"wrote {out}: {record['scored']} archs scored, {record['predicted']} predicted; fill-in K-fold tau-b "
-          f"{record['fill_in_quality']['kfold_tau_b']:.4f}; record: {record_path(out)}")
+          f"{record['fill_in_quality']['kfold_tau_b']:.4f}; record: {predict_record(out)}")
     if record["space"] == "resnet48":
         say(f"note: {RULES_NOTE}")
 

@@ -88,14 +88,16 @@ def _problem(error):
         for part in section:
             model = model.model_fields[part].annotation
         return f"{where}: unknown key (known here: {', '.join(model.model_fields)})"
+    if error["type"] == "value_error" and isinstance(error["input"], dict):  # a rule across keys
+        return error["msg"].replace("Value error, ", "")
     expected = error["msg"].replace("Input should be ", "").replace("Value error, ", "")
     return f"{where} {error['input']!r} (expected {expected})"
 
 
-def validated(raw, source):
+def validated(raw, source, stage=False):
     """The recipe `raw` checked against the schema, as plain dicts; every bad key in one error."""
     try:
-        config = Recipe.model_validate(raw).model_dump()
+        config = Recipe.model_validate(raw, context={"stage": stage}).model_dump()
     except ValidationError as err:
         problems = [_problem(e) for e in err.errors()]
         raise HnasError(f"{source}: {len(problems)} bad value{'s' if len(problems) > 1 else ''}: "
@@ -107,13 +109,15 @@ def validated(raw, source):
             raise HnasError(f"{source}: stage {stage['name']!r} has kind {stage['kind']!r}; expected one of "
                             f"{', '.join(STAGE_KINDS)}")
         settings = {k: v for k, v in stage.items() if k not in STAGE_KEYS}
-        validated(_deep_merge(dict(config, stages=None), _nested(settings)), f"{source}, stage {stage['name']!r}")
+        validated(_deep_merge(dict(config, stages=None), _nested(settings)), f"{source}, stage {stage['name']!r}",
+                  stage=True)
     return config
 
 
-def with_overrides(config, overrides):
-    """A validated copy of `config` with {`section.key` (or a unique `key`): value} applied."""
-    return validated(_deep_merge(config, _nested(overrides)), "overrides")
+def with_overrides(config, overrides, stage=False):
+    """A validated copy of `config` with {`section.key` (or a unique `key`): value} applied
+    (`stage`: the config of one stage of a staged recipe)."""
+    return validated(_deep_merge(config, _nested(overrides)), "overrides", stage)
 
 
 def command_line_over_stages(config, overrides):

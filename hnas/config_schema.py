@@ -4,7 +4,7 @@ recipe is checked completely when it loads, before any data is read or a model i
 docs/config.md is generated from this module: python -m hnas.config_schema > docs/config.md"""
 from typing import Any, Dict, List, Literal, Optional, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 SPACE_NAMES = ("resnet20", "resnet48")
 SOURCES = ("digits", "idx", "npz", "cifar100", "imagefolder")
@@ -28,6 +28,10 @@ SUBSETS = ("random", "stratified", "disagreement")
 FUSION_METHODS = ("rank", "zscore")
 STAGE_KINDS = ("largest", "supernet")
 AMP_MODES = ("off", "fp16", "bf16")
+MODEL_SPACE = {name: "resnet20" if name == "resnet20" else "resnet48" for name in MODEL_NAMES}
+RESNET20_ONLY = ("conv", "bn", "fc", "always_project", "bn_running_stats", "residual_act")  # model keys
+STARTING_WEIGHTS = ("pretrained", "reorder")  # model keys that say where weights start, not which network
+PRETRAINED_MODELS = tuple(name for name, space in MODEL_SPACE.items() if space == "resnet48")
 MAX_SEED = 2 ** 32 - 1  # numpy's and scikit-learn's seeds are 32-bit
 WAIT_TIMEOUT = 6 * 3600  # seconds a sharded run waits for other shards' files with none appearing
 
@@ -92,7 +96,7 @@ class Train(Section):
     pareto: Optional[one_of(PARETO_PICKS)] = Field(None, description="Pareto-aware sampling: train the best or worst candidate")
     pareto_candidates: int = Field(3, ge=2, description="Pareto-aware sampling: candidates per draw")
     pareto_quality: one_of(("loss",) + PROXIES) = Field("loss", description="Pareto-aware sampling: how candidates are judged")
-    pareto_window: float = Field(0.1, gt=0, description="Pareto-aware sampling: relative FLOPs window around the target")
+    pareto_window: float = Field(0.1, gt=0, lt=1, description="Pareto-aware sampling: relative FLOPs window around the target")
     same_batch: bool = Field(True, description="every arch of a step sees the same batch")
     distill: one_of(DISTILL) = Field("inplace", description="knowledge distillation source")
     distill_loss: one_of(DISTILL_LOSSES) = Field("kd", description="distillation loss")
@@ -118,6 +122,30 @@ class Train(Section):
     eval_every: int = Field(1, ge=0, description="score the largest and smallest arch every N epochs (0: never)")
     log_every: int = Field(20, ge=1, description="train.log line every N steps")
     keep_checkpoints: int = Field(2, ge=1, description="epoch checkpoints kept")
+
+    @model_validator(mode="after")
+    def _rules_across_keys(self):
+        """Rules between keys of this section, checked with the rest so that a wrong pair fails when
+        the recipe loads, not minutes in after the data and the supernet are built."""
+        problems = []
+        if self.distill == "inplace" and self.strategy != "sandwich":
+            problems.append(f"distill inplace needs strategy sandwich (the largest arch is the teacher), got "
+                            f"{self.strategy}")
+        if self.strategy == "sandwich" and self.num_archs < 2:
+            problems.append(f"strategy sandwich needs num_archs >= 2 (largest + smallest), got {self.num_archs}")
+        if self.rank_loss and not (self.strategy == "sandwich" or (self.strategy == "dyna_batch"
+                                                                    and self.num_archs >= 2)):
+            problems.append(f"rank_loss needs at least two archs per step (strategy sandwich, or dyna_batch with "
+                            f"num_archs >= 2), got strategy {self.strategy} with num_archs {self.num_archs}")
+        if self.rank_loss and self.rank_form == "pgonas" and (self.strategy != "sandwich" or self.num_archs < 3
+                                                               or self.rank_margin):
+            problems.append(f"rank_form pgonas draws num_archs - 2 extra pairs beside a sandwich and has no margin: "
+                            f"needs strategy sandwich, num_archs >= 3 and rank_margin 0, got {self.strategy}, "
+                            f"{self.num_archs}, {self.rank_margin}")
+        if problems:
+            raise ValueError("train: " + "; ".join(problems))
+        return self
+
 
 
 class Eval(Section):
@@ -162,6 +190,38 @@ class Recipe(Section):
     output: Output = Field(default_factory=Output)
     stages: Optional[List[Dict[str, Any]]] = Field(
         None, min_length=1, description="stages trained in turn: a list of {name, kind (largest or supernet), section.key: value}")
+
+    @model_validator(mode="after")
+    def _rules_across_sections(self, info: ValidationInfo):
+        """Which model a space has, which options that model has, and what it starts from. (A stage's
+        teacher may come from an earlier stage: hnas.train.stages checks the order of stages.)"""
+        problems = []
+        in_stage = (info.context or {}).get("stage", False)
+        if self.train.distill == "teacher" and not self.train.teacher_checkpoint and not (self.stages or in_stage):
+            problems.append("train.distill teacher needs train.teacher_checkpoint (a `hnas standalone` run or "
+                            ".pdparams)")
+        name = self.model.name or self.space
+        if MODEL_SPACE[name] != self.space:
+            problems.append(f"model.name {name} belongs to search space {MODEL_SPACE[name]}, not {self.space}")
+        elif self.space != "resnet20":
+            changed = [f"model.{key}" for key in RESNET20_ONLY
+                       if getattr(self.model, key) != Model.model_fields[key].default]
+            if changed:
+                problems.append(f"{', '.join(changed)}: resnet20 options; model {name} has none of them")
+        if self.model.pretrained and name not in PRETRAINED_MODELS:
+            problems.append(f"model.pretrained: model {name} cannot start from a pretrained largest model (the "
+                            f"resnet48 models can)")
+        progressive = [f"train.{key} progressive" for key in ("sampler", "middle_sampler")
+                       if getattr(self.train, key) == "progressive"]
+        if progressive and self.space != "resnet48":
+            problems.append(f"{', '.join(progressive)}: progressive shrinking needs elastic depth (space resnet48), "
+                            f"not {self.space}")
+        if self.train.branch_epoch is not None and "branch" not in (self.model.conv, self.model.bn, self.model.fc):
+            problems.append("train.branch_epoch needs multi-branch sharing (model conv, bn or fc: branch)")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
 
 
 def reference():

@@ -1,7 +1,10 @@
-"""The two protocols every search space and every supernet kind of hnas satisfies.
+"""The protocols every search space and every supernet kind of hnas satisfies, and the optional
+abilities some of them have.
 
-Code that drives supernets (training, scoring, export, search) relies only on these methods;
-a new kind of supernet plugs in by providing them (tests/test_interfaces.py checks every kind).
+Code that drives supernets (training, scoring, export, search, priors, the predictor) relies only
+on these members, and asks for an optional ability with isinstance; a new kind of space or supernet
+plugs in by providing them. tests/test_interfaces.py checks every registered kind, and that the
+drivers use no member of a space or supernet that is not declared here.
 """
 from contextlib import AbstractContextManager
 from typing import Any, Dict, Protocol, Sequence, runtime_checkable
@@ -42,6 +45,15 @@ class Space(Protocol):
     def from_genes(self, genes: Sequence[Any]) -> Any:
         """The arch of a gene list (from_genes(to_genes(a)) == a)."""
 
+    def canonical(self, arch: Any) -> Any:
+        """One representative per network: genes that no layer uses are set to a fixed value."""
+
+    def gene_values(self, arch: Any) -> Dict[str, Any]:
+        """{gene name: value} of the arch, None where the arch does not use the gene."""
+
+    def blocks(self, arch: Any) -> Sequence[Any]:
+        """The arch's residual blocks in order (their widths and strides)."""
+
     def image_size(self, arch: Any) -> int:
         """The input resolution the arch implies when a recipe does not fix one."""
 
@@ -74,3 +86,48 @@ class Supernet(Protocol):
 
     def export_state(self, arch: Any) -> Dict[str, Any]:
         """State dict (numpy) of the stand-alone network of `arch`, equal in outputs to the subnet."""
+
+
+@runtime_checkable
+class ElasticDepthSpace(Space, Protocol):
+    """A space whose stages have a depth gene (elastic_depth True): progressive shrinking draws
+    depths and widths from growing ranges."""
+    depth_ranges: Sequence[Sequence[int]]  # (fewest, most) blocks per stage
+    width_codes: Sequence[int]  # width choices, widest first
+
+    def sample(self, rng, depth_choices: Sequence[Sequence[int]] = None, codes: Sequence[int] = ...) -> Any:
+        """A uniform draw, restricted to per-stage depth choices and width codes when given."""
+
+
+@runtime_checkable
+class Branching(Protocol):
+    """A supernet with multi-branch sharing (model conv/bn/fc: branch): at train.branch_epoch each
+    width bucket gets its own copy of the shared weights."""
+
+    def branch(self) -> None:
+        """Give every width bucket its own weights, started from the shared ones."""
+
+    def is_branched(self) -> bool:
+        """Whether branch() has happened (a resumed run restores it with the weights)."""
+
+
+@runtime_checkable
+class StartsFromPretrained(Protocol):
+    """A supernet that can start from the weights of its largest network (model.pretrained)."""
+
+    def load_pretrained(self, path: str, reorder: bool = False) -> None:
+        """Load a stand-alone largest network's state dict; `reorder` sorts channels by importance."""
+
+
+@runtime_checkable
+class ResidualSwitch(Protocol):
+    """A residual block whose shortcut can be switched off: Zen-score measures the plain network."""
+    residual: bool
+
+
+@runtime_checkable
+class BatchSampling(Protocol):
+    """A training dataset that draws its own batches (e.g. one crop size per batch)."""
+
+    def batch_sampler_for(self, sampler: Any) -> Any:
+        """The batch sampler the data loader uses, wrapping the trainer's own."""

@@ -103,8 +103,3 @@ def load_state(path):
     except Exception as err:  # paddle raises many types for truncated or foreign files
         raise HnasError(f"checkpoint {path} is unreadable: truncated or not a paddle checkpoint "
                         f"({type(err).__name__})") from None
-
-
-def safe_name(name, fallback):
-    """`name` as one path component: runs of anything but letters, digits and _.=- become "_"."""
-    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", str(name)).strip("_") or fallback

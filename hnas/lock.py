@@ -13,18 +13,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from hnas.errors import HnasError
-
-
-def lock_path(output):
-    """The lock file of an output: DIR/.hnas.lock for a directory, FILE.lock for a file."""
-    output = Path(output)
-    return output / ".hnas.lock" if output.is_dir() else output.with_name(output.name + ".lock")
+from hnas.layout import lock
 
 
 @contextmanager
 def only_writer(output, what="output"):
     """Hold the lock of `output` for the duration; another holder is one HnasError naming it."""
-    path = lock_path(output)
+    path = lock(output)
     path.parent.mkdir(parents=True, exist_ok=True)
     while True:
         handle = open(path, "a+")
@@ -73,7 +68,7 @@ def _describe(text):
 def _holder(output):
     """The lock record of `output` ({} while its holder is starting), or None when there is no lock."""
     try:
-        text = lock_path(output).read_text()
+        text = lock(output).read_text()
     except (FileNotFoundError, IsADirectoryError):
         return None
     try:

@@ -8,6 +8,7 @@ from pathlib import Path
 from hnas.errors import HnasError, say
 from hnas.archfile import min_max, read_arch_file, write_arch_file
 from hnas.io import read_json, write_json
+from hnas.layout import partial, shard_part
 from hnas.lock import only_writer, wait_for_outputs
 from hnas.progress import progress
 
@@ -29,11 +30,6 @@ def shard_entries(entries, index, count):
     return entries[index::count]
 
 
-def part_name(out_path, index, count):
-    out_path = Path(out_path)
-    return out_path.with_name(f"{out_path.name}.part{index}of{count}")
-
-
 ShardPlan = namedtuple("ShardPlan", "index count target launched")
 
 
@@ -45,13 +41,13 @@ def shard_plan(shard, out_path, world, rank):
     launched = shard is None and world > 1
     if launched:
         index, count = rank, world
-    return ShardPlan(index, count, part_name(out_path, index, count) if launched else Path(out_path), launched)
+    return ShardPlan(index, count, shard_part(out_path, index, count) if launched else Path(out_path), launched)
 
 
 def merge_launched_parts(archs_path, space, out_path, count, wait_timeout, normalize=False):
     """Rank 0 of a launched run: wait for every rank's part (one line, not a hang, if one died),
     then merge them into OUT, holding OUT's lock so that ranks waiting for it see the merge running."""
-    parts = [part_name(out_path, i, count) for i in range(count)]
+    parts = [shard_part(out_path, i, count) for i in range(count)]
     with only_writer(out_path, "scores file"):
         wait_for_outputs(parts, "the other ranks' parts", wait_timeout)
         return merge_parts(archs_path, space, parts, out_path, normalize=normalize)
@@ -59,11 +55,6 @@ def merge_launched_parts(archs_path, space, out_path, count, wait_timeout, norma
 
 def file_digest(path):
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def partial_path(out_path):
-    out_path = Path(out_path)
-    return out_path.with_name(out_path.name + ".partial")
 
 
 class ScoreStore:
@@ -116,7 +107,7 @@ def score_entries(evaluate, entries, out_path, fingerprint, save_every=20, save_
     """Score [(key, arch string)] with evaluate(arch string) -> float, resuming from the partial
     file when its fingerprint matches. Returns {key: score}. The partial file is saved on a
     SaveSchedule (every `save_every` archs or `save_seconds`)."""
-    store = ScoreStore(partial_path(out_path), fingerprint)
+    store = ScoreStore(partial(out_path), fingerprint)
     wanted = {key for key, _ in entries}
     store.scores = scores = {k: v for k, v in store.scores.items() if k in wanted}
     if scores:
@@ -137,7 +128,7 @@ def score_entries(evaluate, entries, out_path, fingerprint, save_every=20, save_
 
 def finish(out_path, entries, scores, normalize=False):
     write_arch_file(out_path, entries, min_max(scores) if normalize else scores)
-    partial_path(out_path).unlink(missing_ok=True)
+    partial(out_path).unlink(missing_ok=True)
 
 
 def merge_parts(archs_path, space, part_paths, out_path, normalize=False):

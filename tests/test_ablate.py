@@ -1,6 +1,7 @@
 """`hnas ablate`: a 2x2 grid on a tiny setting, its outputs, and resuming without recomputing."""
 import csv
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -117,6 +118,33 @@ def test_an_interrupted_cell_resumes_and_a_new_row_is_the_only_new_work(ablation
     ablate_run.run_ablation(AblationSpec(ablation))
     assert done == ["N=2"]
     assert json.loads(finished[0].read_text()) == first_cell
+
+
+def test_an_edited_row_retrains_that_row_only_and_an_edited_evaluation_only_rescores(ablation, tmp_path,
+                                                                                       monkeypatch):
+    """Issue 27: a cell was reused because its file existed, so an edited row kept its old numbers."""
+    from hnas.train import stages
+    ablate_run.run_ablation(AblationSpec(ablation))
+    trained, scored = [], []
+    real_train = stages.train_recipe
+    monkeypatch.setattr(stages, "train_recipe", lambda config, **kw: trained.append(
+        (config["output"]["dir"], kw)) or real_train(config, **kw))
+    import hnas.evaluate.run as evaluate_run
+    real_score = evaluate_run.evaluate_arch_file
+    monkeypatch.setattr(evaluate_run, "evaluate_arch_file", lambda config, run, archs, out, **kw: scored.append(
+        Path(out).name) or real_score(config, run, archs, out, **kw))
+    raw = yaml.safe_load(ablation.read_text())
+    raw["grid"]["sampler"]["uniform"] = {"train.sampler": "uniform", "train.lr": 0.02}
+    ablation.write_text(yaml.safe_dump(raw))
+    ablate_run.run_ablation(AblationSpec(ablation))
+    assert sorted(Path(d).parts[-2] for d, _ in trained) == ["bn=end_sampler=uniform", "bn=full_sampler=uniform"]
+    assert all(kw == {"fresh": True} for _, kw in trained)  # trained afresh, not resumed from the old weights
+    assert len(scored) == 2 * 3  # their 2 evaluations and 1 subset, nothing of the other rows
+    trained.clear(), scored.clear()
+    raw["evals"]["calib_train / acc"]["eval.calib_batches"] = 1
+    ablation.write_text(yaml.safe_dump(raw))
+    ablate_run.run_ablation(AblationSpec(ablation))
+    assert trained == [] and scored == ["calib_train_acc.json"] * 4  # every row rescored with that setting only
 
 
 @pytest.mark.parametrize("change,message", [

@@ -74,6 +74,17 @@ BAD = [
     ({"output.dir": ["a"]}, "output.dir ['a'] (expected a valid string)"),
     ({"stages": [{"kind": "largest"}]}, "stage 1 needs a name"),
     ({"stages": [{"name": "a", "train.epochs": 0}]}, "stage 'a': 1 bad value: train.epochs 0"),
+    # rules across keys (issue 27): checked when the recipe loads, not after the data and supernet are built
+    ({"train.strategy": "single_path"}, "train: distill inplace needs strategy sandwich"),
+    ({"train.num_archs": 1}, "strategy sandwich needs num_archs >= 2"),
+    ({"train.distill": "teacher"}, "distill teacher needs train.teacher_checkpoint"),
+    ({"train.rank_form": "pgonas", "train.rank_loss": "flops", "train.num_archs": 2},
+     "rank_form pgonas draws num_archs - 2 extra pairs"),
+    ({"train.pareto_window": 1}, "train.pareto_window 1 (expected less than 1)"),
+    ({"model.name": "resnet48_mish"}, "model.name resnet48_mish belongs to search space resnet48, not resnet20"),
+    ({"model.pretrained": "w.pdparams"}, "model.pretrained: model resnet20 cannot start from a pretrained"),
+    ({"train.branch_epoch": 2}, "train.branch_epoch needs multi-branch sharing"),
+    ({"stages": [{"name": "a", "train.strategy": "dyna_batch"}]}, "stage 'a': 1 bad value: train: distill inplace"),
 ]
 
 
@@ -92,6 +103,40 @@ def test_every_bad_key_is_reported_at_once_and_the_cli_exits_2_before_any_work(c
     err = capsys.readouterr().err.strip()
     assert done.value.code == 2 and len(err.splitlines()) == 1 and "3 bad values" in err
     assert "train.strategy 'sandwhich'" in err and "eval.bn_mode 'bach'" in err and "data.batch_size 0" in err
+
+
+def test_a_rule_across_keys_fails_before_any_data_is_read_in_a_recipe_a_stage_and_an_ablation_row(
+        tmp_path, monkeypatch, capsys):
+    import hnas.build
+    import hnas.train.run
+    from hnas.ablate.spec import AblationSpec
+    from hnas.cli import main
+
+    def no_data(*args, **kwargs):
+        raise AssertionError("the data was read before the recipe was checked")
+    for module in (hnas.build, hnas.train.run):
+        monkeypatch.setattr(module, "data_from_config", no_data)
+    for argv in (["--train.rank_loss", "zen", "--train.strategy", "single_path", "--train.distill", "none"],
+                 ["--model.name", "resnet48", "--model.conv", "front", "--space", "resnet48"]):
+        with pytest.raises(SystemExit) as done:
+            main(["train", str(ROOT / "configs" / "quickstart.yaml"), *argv, "--output.dir", str(tmp_path / "r")])
+        err = capsys.readouterr().err.strip()
+        assert done.value.code == 2 and len(err.splitlines()) == 1, err
+    assert "rank_loss needs at least two archs per step" in main_error(["--train.rank_loss", "zen"], tmp_path, capsys)
+    ablation = tmp_path / "ablation.yaml"
+    ablation.write_text(f"recipe: {ROOT / 'configs' / 'quickstart.yaml'}\narchs: {ROOT / 'benchmarks' / 'digits_archs.json'}\n"
+                        "rows:\n  fine: {}\n  typo: {train.strategy: single_path}\n")
+    with pytest.raises(HnasError, match="row 'typo'.*distill inplace needs strategy sandwich"):
+        AblationSpec(ablation)
+
+
+def main_error(argv, tmp_path, capsys):
+    """The one error line of `hnas train quickstart.yaml --train.strategy single_path --train.distill none ARGV`."""
+    from hnas.cli import main
+    with pytest.raises(SystemExit):
+        main(["train", str(ROOT / "configs" / "quickstart.yaml"), "--train.strategy", "single_path",
+              "--train.distill", "none", *argv, "--output.dir", str(tmp_path / "r")])
+    return capsys.readouterr().err
 
 
 def test_a_recipe_extends_its_base_and_a_circle_is_one_error(tmp_path):
@@ -141,9 +186,9 @@ def test_the_code_uses_the_schemas_choices():
                          ids=lambda v: str(v)[:40])
 def test_each_bad_value_on_the_command_line_is_one_error_line_and_exit_2(overrides, message, capsys):
     from hnas.cli import main
-    (key, value), = overrides.items()
+    flags = [text for key, value in overrides.items() for text in (f"--{key}", str(value))]
     with pytest.raises(SystemExit) as done:
-        main(["train", str(ROOT / "configs" / "quickstart.yaml"), f"--{key}", str(value)])
+        main(["train", str(ROOT / "configs" / "quickstart.yaml"), *flags])
     err = capsys.readouterr().err.strip()
     assert done.value.code == 2 and len(err.splitlines()) == 1 and err.startswith("hnas: error:")
     assert message.replace("'", "") in err.replace("'", ""), err

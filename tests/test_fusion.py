@@ -11,7 +11,8 @@ import pytest
 from hnas.errors import HnasError
 from hnas.archfile import read_arch_file, sample_arch_file, write_arch_file
 from hnas.fusion import DEFAULT_WEIGHT, fuse, parse_prior_specs, standardize
-from hnas.fusion.files import fuse_files, record_path
+from hnas.fusion.files import fuse_files
+from hnas.layout import fusion_record as record_path
 from hnas.fusion.weight_rule import MAX_CORR, MIN_CORR, PRIOR_STRENGTH, auto_weight, source_weight, tau_to_corr
 from hnas.proxies import count_params
 from hnas.spaces import ResNet20Space, ResNet48Space

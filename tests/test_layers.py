@@ -7,7 +7,7 @@ import hnas
 
 # lowest first; a module may import its own part and any part of a lower layer
 LAYERS = [
-    {"errors", "__init__", "config_schema"},
+    {"errors", "__init__", "config_schema", "layout"},
     {"io", "interfaces", "image_subsets", "progress", "lock", "fingerprint"},
     {"plots", "parallel", "spaces", "config"},
     {"archfile", "checkpoint"},

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from hnas.errors import HnasError
-from hnas.lock import lock_path, only_writer, wait_for_outputs
+from hnas.layout import lock as lock_path
+from hnas.lock import only_writer, wait_for_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 HOLD = "import sys, time; from hnas.lock import only_writer\nwith only_writer(sys.argv[1]):\n    print('held', flush=True); time.sleep(60)"

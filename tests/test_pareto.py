@@ -51,12 +51,6 @@ def test_loss_picks_the_lowest_or_highest():
     assert pick_by_loss(Candidates(candidates, "worst"), [0.5, 0.2, 0.9]) == "c"
 
 
-@pytest.mark.parametrize("bad", [{"pick": "middle"}, {"num_candidates": 1}, {"window": 0}])
-def test_bad_settings_are_one_error(bad):
-    with pytest.raises(HnasError):
-        ParetoAware(UniformSampler(SPACE), flops, **{"pick": "best", **bad})
-
-
 def test_the_trainer_trains_the_candidate_the_batch_loss_picks(tmp_path):
     from hnas.train import trainer as trainer_module
     trained, judged = [], []

@@ -12,7 +12,8 @@ from hnas.archfile import read_arch_file, sample_arch_file, write_arch_file
 from hnas.errors import HnasError
 from hnas.metrics import kendall_tau
 from hnas.predictor.features import arch_features, feature_names
-from hnas.predictor.fill import RULES_NOTE, record_path
+from hnas.layout import predict_record as record_path
+from hnas.predictor.fill import RULES_NOTE
 from hnas.predictor.growth import check_plan, next_size
 from hnas.predictor.regressor import out_of_fold
 from hnas.predictor.run import predict_from_scores, sample_dir

@@ -207,3 +207,24 @@ def test_zen_under_paddle_distributed_launch_writes_the_single_process_bytes(tmp
                           timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert launched.read_bytes() == single.read_bytes()
+
+
+def test_a_prior_over_an_arch_file_counts_the_network_the_full_model_options_build(tmp_path):
+    """Issue 27: hnas proxy, eval.fuse and ablate built priors from the model name alone, so under
+    residual_act prelu or always_project they counted another network than the rank loss did."""
+    from hnas.cli import main
+    from hnas.config import DEFAULTS
+    from hnas.proxies.score import counted_model, score_arch_file
+    archs = tmp_path / "archs.json"
+    main(["sample", str(archs), "--n", "5"])
+    plain, full = tmp_path / "plain.json", tmp_path / "full.json"
+    options = dict(DEFAULTS["model"], always_project=True, pretrained="ignored.pdparams")
+    score_arch_file(archs, plain, "params")
+    score_arch_file(archs, full, "params", model=options)
+    counts = [{k: v["acc"] for k, v in json.loads(p.read_text()).items()} for p in (plain, full)]
+    # the projections' weights are counted (an arch whose widths change in every block projects anyway)
+    assert all(counts[1][k] >= counts[0][k] for k in counts[0]) and counts[1] != counts[0]
+    # files scored before the options counted were recorded with a model name or None: still valid
+    assert counted_model(DEFAULTS["model"]) is None and counted_model(None) is None
+    assert counted_model(dict(DEFAULTS["model"], name="resnet48_mish")) == "resnet48_mish"
+    assert counted_model(options) == {"always_project": True}

@@ -14,8 +14,6 @@ def test_schedules():
     assert [rank_coefficient("linear", e, 2.0, 4) for e in (0, 1, 2, 6)] == [0.0, 0.5, 1.0, 2.0]
     # the 2022 3rd place: min(2, epoch / 10), by whole epochs
     assert [rank_coefficient("progressive", e, 2.0, 10) for e in (0, 5.7, 10, 19.9, 35)] == [0.0, 0.5, 1.0, 1.9, 2.0]
-    with pytest.raises(HnasError, match="unknown rank loss schedule 'cosine'"):
-        PairwiseRankLoss(lambda a: 0.0, schedule="cosine")
 
 
 def test_hinge_penalises_only_pairs_ordered_against_the_prior():
@@ -68,8 +66,6 @@ def test_pgonas_form_trains_only_the_second_arch_of_each_pair():
     assert [None if v.grad is None else float(v.grad) for v in values] == [None, 2.0, None, -2.0, None]
     tie = loss(["a", "d"], [paddle.to_tensor(0.1), paddle.to_tensor(0.3)], epoch=0.0)
     assert float(tie) == 0.0  # a tie takes the second branch: relu(0.1 - 0.3)
-    with pytest.raises(HnasError, match="unknown train.rank_form 'both'"):
-        PairwiseRankLoss(priors.get, form="both")
 
 
 def test_pgonas_pairs_train_only_through_the_rank_loss(tmp_path):

@@ -235,7 +235,8 @@ def test_post_training_refinement_on_a_fixed_subset_with_the_exported_largest_as
 def test_search_bookkeeping_is_linear_16k_archs_with_a_free_scorer_in_seconds(tmp_path):
     """Issue 25: the state file was rewritten every 10 archs (16k archs: 45 s with a free scorer)."""
     import time
-    from hnas.search.run import STATE_FILE, ScoreBook
+    from hnas.layout import SEARCH_STATE as STATE_FILE
+    from hnas.search.run import ScoreBook
     space = ResNet20Space()
     rng = random.Random(0)
     archs = list({space.format(a): a for a in (space.sample(rng) for _ in range(16_000))}.values())

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from hnas.config import load_config, read_yaml_mapping
 from hnas.errors import HnasError
-from hnas.io import safe_name
+from hnas.layout import safe_name
 from hnas.fusion import DEFAULT_METHOD, fusion_weights
 from hnas.proxies import PROXIES
 
@@ -147,7 +147,10 @@ class AblationSpec:
         self.base = load_config(self.recipe)
         for name in self.rows:
             for seed in self.seeds:
-                config = self.row_config(name, seed)  # unknown keys fail now, not an hour in
+                try:
+                    config = self.row_config(name, seed)  # a bad key or pair of keys fails now, not an hour in
+                except HnasError as err:
+                    raise HnasError(f"ablation row {name!r}: {err}") from None
                 changed = [s for s in FIXED_SECTIONS if _shared(config, s) != _shared(self.base, s)]
                 if changed:
                     raise HnasError(f"ablation row {name!r} changes {', '.join(changed)}; every row shares the "

@@ -12,14 +12,15 @@ from hnas.fusion.files import fuse_files
 from hnas.io import check_writable
 from hnas.fingerprint import scoring_settings
 from hnas.lock import only_writer
-from hnas.checkpoint import FEWSHOT_FILE, final_stage, resolve_checkpoint
+from hnas.checkpoint import final_stage, resolve_checkpoint
+from hnas.layout import FEWSHOT, supernet_scores
 
 
 def _part_entries(entries, space, checkpoint, part):
     """The entries of few-shot part `part` of the run in `checkpoint` (a multi-stage run's last stage)."""
     checkpoint = final_stage(checkpoint)
-    if not (Path(checkpoint) / FEWSHOT_FILE).is_file():
-        raise HnasError(f"--part {part}: {checkpoint} is not a few-shot run (no {FEWSHOT_FILE})")
+    if not (Path(checkpoint) / FEWSHOT).is_file():
+        raise HnasError(f"--part {part}: {checkpoint} is not a few-shot run (no {FEWSHOT})")
     split = fewshot_split(checkpoint)
     split.part(part)  # an index out of range is one error
     return [(key, text) for key, text in entries if split.part_of(space.parse(text)) == part]
@@ -41,7 +42,7 @@ def evaluate_arch_file(config, checkpoint, archs, out, shard=None, part=None):
             raise HnasError("eval.fuse ranks the whole list: score shards or parts without it, "
                             "then hnas merge and hnas fuse")
         fusion_weights(e["fuse"], e["fuse_method"])  # a bad spec or method fails before any scoring
-        fused_out, out = out, Path(f"{out}.supernet.json")
+        fused_out, out = out, supernet_scores(out)
     index, count, target, launched = shard_plan(shard, out, paddle.distributed.get_world_size(), rank)
     mine = shard_entries(entries, index, count)
     if part is not None:  # a bad part fails before the data and the supernet are loaded
@@ -61,7 +62,7 @@ def evaluate_arch_file(config, checkpoint, archs, out, shard=None, part=None):
     if fused_out is not None and rank == 0:
         num_classes = (resolve_checkpoint(params[0])[1] or {}).get("num_classes") or config["data"]["num_classes"]
         fuse_files(out, e["fuse"], fused_out, space, e["fuse_method"], num_classes=num_classes,
-                   image_size=config["data"]["image_size"], model=config["model"]["name"])
+                   image_size=config["data"]["image_size"], model=config["model"])
         print(f"wrote {fused_out} (the scores fused with priors {e['fuse']}, {e['fuse_method']})")
         return fused_out
     return target

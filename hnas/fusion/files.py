@@ -1,27 +1,24 @@
 """`hnas fuse` and `eval.fuse`: fuse a scored arch file with priors named (computed here, resumably,
 beside the output) or given as score files, and record the method and weights beside the output."""
-import hashlib
 import json
 from pathlib import Path
 
 from hnas.errors import HnasError
 from hnas.archfile import keys_naming_other_archs, read_arch_file, write_arch_file
 from hnas.fusion import DEFAULT_METHOD, DEFAULT_WEIGHT, fuse, fusion_weights, resolve_weights
+from hnas.fingerprint import digest
 from hnas.io import write_json
+from hnas.layout import fusion_record, prior_cache
 from hnas.proxies import PROXIES
-
-
-def record_path(out):
-    return Path(f"{out}.fusion.json")
 
 
 def _prior_scores(source, scores_path, entries, out, space, num_classes, image_size, model):
     """{key: score} of a prior: computed for a name (cached beside `out`), read for a path."""
     if source in PROXIES:
-        from hnas.proxies.score import score_arch_file
+        from hnas.proxies.score import counted_model, score_arch_file
         archs = [[k, a] for k, a, _ in entries]  # the list, not its scores: a rescored file reuses the prior
-        settings = json.dumps([archs, space.name, num_classes, image_size, model])
-        path = Path(f"{out}.prior_{source}-{hashlib.sha1(settings.encode()).hexdigest()[:8]}.json")
+        network = counted_model(model)  # the same network whichever way its options were written
+        path = prior_cache(out, source, digest([archs, space.name, num_classes, image_size, network], length=8))
         if not path.is_file():
             score_arch_file(scores_path, path, source, space.name, num_classes, image_size, model)
         # written here from the validated list: read back without validating every arch again
@@ -54,5 +51,5 @@ def fuse_files(scores_path, priors, out, space, method=DEFAULT_METHOD, weight=DE
               "priors": {name: {"scores": sources[name], "weight": w,
                                 **({"automatic": rules[name]} if name in rules else {})}
                          for name, w in numbers.items()}}
-    write_json(record_path(out), record, indent=1)
+    write_json(fusion_record(out), record, indent=1)
     return record

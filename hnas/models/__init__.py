@@ -8,6 +8,7 @@ from collections import namedtuple
 from functools import partial
 
 from hnas.config import DEFAULTS
+from hnas.config_schema import STARTING_WEIGHTS
 from hnas.errors import HnasError
 from hnas.models.resnet20 import ResNet20, count_trainable_params
 from hnas.models.resnet48 import OUTER_ACTIVATIONS, ResNet48
@@ -22,7 +23,7 @@ for _act in OUTER_ACTIVATIONS:
         "resnet48", partial(ResOFA, outer_act=_act), partial(ResNet48, outer_act=_act))
 
 # recipe keys that are not constructor options
-INIT_OPTIONS = ("name", "pretrained", "reorder")
+INIT_OPTIONS = ("name",) + STARTING_WEIGHTS
 
 
 def model_name(space, options):

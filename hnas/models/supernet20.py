@@ -64,9 +64,6 @@ class ResNet20Supernet(BatchNormModesMixin, nn.Layer):
             if isinstance(layer, Branching):
                 layer.branch()
 
-    def has_branches(self):
-        return any(layer.sharing == "branch" for layer in self.sublayers() if isinstance(layer, Branching))
-
     def is_branched(self):
         return any(layer.is_branched() for layer in self.sublayers() if isinstance(layer, Branching))
 

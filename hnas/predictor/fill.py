@@ -12,15 +12,12 @@ from hnas.errors import HnasError
 from hnas.io import write_json
 from hnas.archfile import min_max, write_arch_file
 from hnas.predictor.features import arch_features
+from hnas.layout import predict_record
 from hnas.predictor.regressor import fit_predict, out_of_fold, settings
 
 RULES_NOTE = ("scores of archs outside the scored sample were made by an accuracy predictor, not by the supernet: "
               "the CVPR 2022 Track 1 rules forbid submitting predicted accuracies; for a submission to that "
               "track score every arch with hnas test")
-
-
-def record_path(out):
-    return Path(f"{out}.predict.json")
 
 
 class FillIn:
@@ -66,5 +63,5 @@ def write_filled(out, fill, scored, quality, seed, sample, normalize=False):
               "predictor": {**settings(seed, len(scored)), "seed": seed, "target": "the scores as given"},
               "features": fill.names, "sample": sample, "normalized": normalize,
               "scored_keys": [key for key, _ in fill.entries if key in scored]}
-    write_json(record_path(out), record, indent=1)
+    write_json(predict_record(out), record, indent=1)
     return record

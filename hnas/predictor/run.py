@@ -46,7 +46,8 @@ def _score_round(config, checkpoint, sample, scores, space, shard):
     paddle.distributed.launch, then every process waits for the whole round."""
     from hnas.evaluate.run import evaluate_arch_file
     from hnas.lock import wait_for_outputs
-    from hnas.score_store import merge_parts, parse_shard, part_name
+    from hnas.layout import shard_part
+    from hnas.score_store import merge_parts, parse_shard
     if scores.is_file():
         wanted, done = set(json.loads(sample.read_text())), set(json.loads(scores.read_text()))
         if wanted != done:
@@ -59,7 +60,7 @@ def _score_round(config, checkpoint, sample, scores, space, shard):
         wait_for_outputs([scores], "the merged round", config["eval"]["wait_timeout"])
         return
     index, count = parse_shard(shard)
-    parts = [part_name(scores, i, count) for i in range(count)]
+    parts = [shard_part(scores, i, count) for i in range(count)]
     evaluate_arch_file(config, checkpoint, sample, parts[index], shard=shard)
     wait_for_outputs(parts, "the other shards of the round", config["eval"]["wait_timeout"])
     merge_parts(sample, space, parts, scores)

@@ -3,7 +3,8 @@ import os
 from pathlib import Path
 
 from hnas.archfile import read_arch_file, space_of_file
-from hnas.config_schema import WAIT_TIMEOUT
+from hnas.config import DEFAULTS
+from hnas.config_schema import STARTING_WEIGHTS, WAIT_TIMEOUT
 from hnas.score_store import file_digest, finish, merge_launched_parts, score_entries, shard_entries, shard_plan
 from hnas.io import check_writable
 from hnas.proxies import build_prior
@@ -21,7 +22,8 @@ def score_arch_file(archs, out, proxy, space_name=None, num_classes=None, image_
                     model=None, shard=None, ranks=(1, 0), **zen_options):
     """Score `archs` with a prior; the space is the strings' own unless `space_name` overrides it.
     Shards like `hnas test`: `shard` I/N, or one share per rank given `ranks` (world size, rank)
-    of a launched run (hnas proxy passes launched_ranks())."""
+    of a launched run (hnas proxy passes launched_ranks()). `model`: the recipe's model options (or
+    a model name): params, FLOPs and Zen-score are those of the network they build."""
     space = space_of_file(archs, override=space_name)
     space_name = space.name
     entries = read_arch_file(archs, space)  # every entry validated before any work
@@ -30,11 +32,20 @@ def score_arch_file(archs, out, proxy, space_name=None, num_classes=None, image_
     world, rank = ranks
     index, count, target, launched = shard_plan(shard, out, world, rank)
     mine = shard_entries(entries, index, count)
-    prior = build_prior(proxy, space, num_classes, image_size, {"name": model}, **zen_options)
+    options = dict(model) if isinstance(model, dict) else {"name": model}
+    prior = build_prior(proxy, space, num_classes, image_size, options, **zen_options)
     fingerprint = {"proxy": proxy, "space": space_name, "num_classes": num_classes, "image_size": image_size,
-                   "model": model, "zen": zen_options, "archs": file_digest(archs), "shard": [index, count]}
+                   "model": counted_model(options), "zen": zen_options, "archs": file_digest(archs), "shard": [index, count]}
     scores = score_entries(lambda text: prior(space.parse(text)), mine, target, fingerprint)
     finish(target, mine, scores)
     if launched and rank == 0:
         merge_launched_parts(archs, space, out, count, WAIT_TIMEOUT)
     return mine
+
+
+def counted_model(model):
+    """The model options that change the network, in the form files scored before they counted
+    were recorded with (a model name, or None for the space's default), so those stay valid."""
+    options = dict(model) if isinstance(model, dict) else {"name": model}
+    changed = {k: v for k, v in options.items() if k not in STARTING_WEIGHTS and v != DEFAULTS["model"].get(k)}
+    return changed.get("name") if set(changed) <= {"name"} else changed

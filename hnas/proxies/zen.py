@@ -23,6 +23,7 @@ import numpy as np
 import paddle
 import paddle.nn as nn
 
+from hnas.interfaces import ResidualSwitch
 from hnas.models import create_supernet
 from hnas.models.bn_modes import running_variance
 from hnas.models.shared_layers import SharedBatchNorm, SharedConv2D, SharedLinear
@@ -76,7 +77,7 @@ def gaussian_init(network):
 
 def remove_residuals(network):
     for layer in network.sublayers():
-        if hasattr(layer, "residual"):
+        if isinstance(layer, ResidualSwitch):
             layer.residual = False
 
 

@@ -7,6 +7,7 @@ import random
 from pathlib import Path
 
 from hnas.errors import HnasError
+from hnas.layout import SEARCH_STATE
 from hnas.archfile import write_arch_file
 from hnas.fingerprint import scoring_settings
 from hnas.io import check_writable, write_json
@@ -19,7 +20,6 @@ from hnas.search.candidates import grid_candidates, offspring, pareto_front, ran
 from hnas.spaces import get_space
 
 METHODS = ("evolution", "random", "grid")
-STATE_FILE = "state.json"
 SAVE_EVERY = 10
 
 
@@ -28,7 +28,7 @@ class ScoreBook:
     state.json (a ScoreStore)."""
 
     def __init__(self, out, fingerprint, score):
-        self.store = ScoreStore(Path(out) / STATE_FILE, fingerprint, mismatch=(
+        self.store = ScoreStore(Path(out) / SEARCH_STATE, fingerprint, mismatch=(
             f"{out} holds a search with other settings (checkpoint, method, limits or eval); use another "
             f"--out or pass --fresh"))
         self.scores, self._score = self.store.scores, score
@@ -135,7 +135,7 @@ def search(config, checkpoint, out, method="evolution", generations=10, populati
     out = Path(out)
     check_writable(out)
     if fresh:
-        (out / STATE_FILE).unlink(missing_ok=True)
+        (out / SEARCH_STATE).unlink(missing_ok=True)
     scorer, params = build_scorer(config, checkpoint)  # a multi-stage or few-shot run included
     meta = resolve_checkpoint(params[0])[1]
     # a checkpoint without hnas metadata: the recipe's classes, else the space's competition's (100 / 1000)

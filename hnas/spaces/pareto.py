@@ -8,8 +8,6 @@ and the trainer picks after running each on the step's batch without gradients.
 """
 from typing import NamedTuple, Tuple
 
-from hnas.errors import HnasError
-from hnas.config_schema import PARETO_PICKS as PICKS  # the allowed values, defined with the recipe schema
 
 
 class Candidates(NamedTuple):
@@ -27,17 +25,11 @@ def pick_by_loss(candidates, losses):
 class ParetoAware:
     """Wraps a base sampler (a deterministic function of the draw index, so resumed and distributed
     runs draw the same candidates). `flops`: arch -> MACs; `quality`: arch -> score, or None to
-    judge by mini-batch loss."""
+    judge by mini-batch loss. Its settings are checked with the recipe (hnas.config_schema.Train)."""
 
     MAX_TRIES = 200
 
     def __init__(self, base, flops, pick="best", num_candidates=3, window=0.1, quality=None):
-        if pick not in PICKS:
-            raise HnasError(f"unknown train.pareto {pick!r}; expected one of {', '.join(PICKS)}")
-        if int(num_candidates) < 2:
-            raise HnasError(f"train.pareto_candidates must be at least 2, got {num_candidates!r}")
-        if not 0 < float(window) < 1:
-            raise HnasError(f"train.pareto_window must be a fraction of the target FLOPs in (0, 1), got {window!r}")
         self.base, self.flops, self.pick = base, flops, pick
         self.num_candidates, self.window, self.quality = int(num_candidates), float(window), quality
 

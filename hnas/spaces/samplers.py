@@ -5,6 +5,7 @@ from functools import lru_cache
 from math import ceil, lcm
 
 from hnas.errors import HnasError
+from hnas.interfaces import ElasticDepthSpace, Space
 from hnas.config_schema import SAMPLERS  # the allowed values, defined with the recipe schema
 
 
@@ -86,8 +87,8 @@ class ProgressiveShrinkingSampler:
     phases (all depths, the smallest allowed width code moving down each phase); after the last
     phase the whole space. Which phase a draw belongs to follows from the training step."""
 
-    def __init__(self, space, steps_per_epoch, phase_epochs, seed=0, depth_phases=2, width_phases=3):
-        if not space.elastic_depth:
+    def __init__(self, space: Space, steps_per_epoch, phase_epochs, seed=0, depth_phases=2, width_phases=3):
+        if not isinstance(space, ElasticDepthSpace):
             raise HnasError(f"progressive shrinking needs elastic depth and width; {space.name} has neither")
         self.phases = progressive_phases(space, depth_phases, width_phases)
         epochs = [phase_epochs] * len(self.phases) if isinstance(phase_epochs, int) else list(phase_epochs)
@@ -143,7 +144,7 @@ class WidthLevelsSampler:
         return tuple(rng.choice(c) for c in self.allowed(step))
 
 
-def progressive_phases(space, depth_phases, width_phases):
+def progressive_phases(space: ElasticDepthSpace, depth_phases, width_phases):
     """[(per-stage depth choices, width codes), ...]: depth phases, then width phases."""
     phases = []
     for i in range(depth_phases):

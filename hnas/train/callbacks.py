@@ -6,6 +6,7 @@ from pathlib import Path
 from paddle.callbacks import Callback
 
 from hnas.errors import HnasError
+from hnas.interfaces import Branching
 from hnas.progress import progress
 
 
@@ -109,7 +110,7 @@ class BranchAt(Callback):
         self.epoch = int(epoch)
 
     def on_epoch_begin(self, epoch, logs=None):
-        network = self.model.network
+        network: Branching = self.model.network  # the recipe schema allows branch_epoch only with branch sharing
         if epoch >= self.epoch and not network.is_branched():
             network.branch()
             print(f"epoch {epoch + 1}: the supernet's width buckets now train apart (multi-branch)")

@@ -12,9 +12,9 @@ import numpy as np
 
 from hnas.fingerprint import digest, settings, training_precision
 from hnas.io import check_writable, read_json, write_json
+from hnas.layout import RESULT, meta as meta_record
 from hnas.parallel import output_to, run_tasks
 
-RESULT_FILE = "result.json"
 
 
 def recipe_key(config):
@@ -39,7 +39,7 @@ def _train_one(task):
 
 
 def _finished(directory):
-    path = Path(directory) / RESULT_FILE
+    path = Path(directory) / RESULT
     return read_json(path, "stand-alone result") if path.is_file() else None
 
 
@@ -63,23 +63,19 @@ def train_ground_truth(config, entries, seeds, cache, workers=1):
     return table
 
 
-def _meta_path(path):
-    return Path(f"{path}.meta.json")
-
-
 def write_ground_truth(path, table, config=None, seeds=None):
     """A competition-format file (acc = mean accuracy over seeds) with the per-seed numbers beside it;
     with `config`, PATH.meta.json records which recipe and seeds made it (so it can stand in for the cache)."""
     write_json(path, table, indent=1)
     if config is not None:
-        write_json(_meta_path(path), {"recipe_key": recipe_key(config), "seeds": seeds, "space": config["space"]},
+        write_json(meta_record(path), {"recipe_key": recipe_key(config), "seeds": seeds, "space": config["space"]},
                    indent=1)
 
 
 def read_ground_truth(path, config, entries, seeds):
     """The table of a committed ground-truth file if its meta file says the same recipe and seeds made
     it and it holds every entry's arch; None otherwise (then train, from the cache)."""
-    path, meta = Path(path), _meta_path(path)
+    path, meta = Path(path), meta_record(path)
     if not (path.is_file() and meta.is_file()):
         return None
     recorded = read_json(meta, "ground-truth record")

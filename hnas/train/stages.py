@@ -12,10 +12,10 @@ hnas test and export read the last stage (stages.json at output.dir names it).
 """
 from pathlib import Path
 
-from hnas.checkpoint import STAGES_FILE
 from hnas.config import STAGE_KEYS, with_overrides
 from hnas.errors import HnasError
-from hnas.io import safe_name, write_json
+from hnas.io import write_json
+from hnas.layout import STAGES, stage_dir
 from hnas.spaces import get_space
 
 
@@ -26,17 +26,17 @@ def plan_stages(config):
     for i, stage in enumerate(stages, 1):
         overrides = {k: v for k, v in stage.items() if k not in STAGE_KEYS}
         kind = stage.get("kind", "supernet")
-        out = root / f"{i}-{safe_name(stage['name'], 'stage')}"
-        cfg = with_overrides(dict(config, stages=None), {**overrides, "output.dir": str(out)})
+        out = stage_dir(root, i, stage["name"])
+        cfg = with_overrides(dict(config, stages=None), {**overrides, "output.dir": str(out)}, stage=True)
         if kind == "supernet":
             t = cfg["train"]
             if t["distill"] == "teacher" and not t["teacher_checkpoint"]:
                 if teacher is None:
                     raise HnasError(f"stage {stage['name']!r} distils from a teacher, but no earlier stage of "
                                     f"kind largest trains one and train.teacher_checkpoint is not set")
-                cfg = with_overrides(cfg, {"train.teacher_checkpoint": str(teacher)})
+                cfg = with_overrides(cfg, {"train.teacher_checkpoint": str(teacher)}, stage=True)
             if previous is not None and not t["init_checkpoint"]:
-                cfg = with_overrides(cfg, {"train.init_checkpoint": str(previous)})
+                cfg = with_overrides(cfg, {"train.init_checkpoint": str(previous)}, stage=True)
             previous = out
         else:
             teacher = out
@@ -51,7 +51,7 @@ def train_stages(config, fresh=False, part=None):
     from hnas.train.run import train_standalone, train_supernet
     planned = plan_stages(config)
     root = Path(config["output"]["dir"])
-    write_json(root / STAGES_FILE, [{"name": name, "kind": kind, "dir": Path(cfg["output"]["dir"]).name}
+    write_json(root / STAGES, [{"name": name, "kind": kind, "dir": Path(cfg["output"]["dir"]).name}
                                     for name, kind, cfg in planned], indent=1)
     trainer = None
     for i, (name, kind, cfg) in enumerate(planned, 1):

@@ -7,6 +7,7 @@ from paddle.static import InputSpec
 
 from hnas.data.loading import data_loader
 from hnas.errors import HnasError
+from hnas.interfaces import BatchSampling
 from hnas.precision import Precision
 from hnas.spaces.pareto import Candidates, pick_by_loss
 from hnas.train.losses import distill_loss, label_cross_entropy
@@ -153,8 +154,8 @@ class Trainer(paddle.Model):
     def fit(self, train_data, epochs, batch_size, callbacks=(), loader_options=None):
         """loader_options: paddle DataLoader options (hnas.build.loader_options: workers, shared memory)."""
         sampler = paddle.io.DistributedBatchSampler(train_data, batch_size, shuffle=True, drop_last=True)
-        # image-folder training data draws one crop size per batch
-        sampler = getattr(train_data, "batch_sampler_for", lambda s: s)(sampler)
+        if isinstance(train_data, BatchSampling):  # image-folder training data: one crop size per batch
+            sampler = train_data.batch_sampler_for(sampler)
         loader = data_loader(train_data, batch_sampler=sampler, return_list=True, **(loader_options or {}))
         steps = len(loader)
         if steps == 0:
