@@ -67,7 +67,8 @@ def train_check(supernet, image_size, amp, steps, batch_size, subnets):
     paddle.seed(0)
     plan = StepPlan("sandwich", space, build_sampler("uniform", space, seed=0), subnets, "inplace")
     trainer = Trainer(supernet, plan, image_size, precision=Precision(amp, "train.amp"))
-    trainer.prepare(build_optimizer(supernet.parameters(), 0.01, 0.9, 0.0, steps + 1), paddle.nn.CrossEntropyLoss())
+    optimizer, schedule = build_optimizer(supernet.parameters(), 0.01, 0.9, 0.0, steps + 1)
+    trainer.prepare(optimizer, paddle.nn.CrossEntropyLoss(), schedule)
     images = paddle.randn([batch_size, 3, image_size, image_size])
     labels = paddle.randint(0, NUM_CLASSES[space_name], [batch_size], dtype="int64")
     step = lambda: float(trainer.train_batch([images], [labels])[0][0])  # noqa: E731

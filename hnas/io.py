@@ -1,7 +1,6 @@
 """Atomic file writes (a reader sees the old file or the new one, never half of one) and safe file names."""
 import json
 import os
-import re
 import tempfile
 from pathlib import Path
 

@@ -6,7 +6,7 @@ import pytest
 
 from hnas.train.alpha_divergence import adaptive_alpha_divergence
 from hnas.train.run import train_supernet
-from tests.conftest import tiny_config
+from conftest import tiny_config
 
 
 def _exact(student_logits, teacher_logits, alpha):

@@ -8,7 +8,7 @@ import pytest
 from paddleslim.nas.ofa.layers import SuperBatchNorm2D, SuperConv2D, SuperLinear
 
 from hnas.models import ResOFA
-from hnas.models.cropped_layers import CROPPED, crop_super_layers, forget_crops
+from hnas.compat.cropped_layers import CROPPED, crop_super_layers, forget_crops
 
 
 def twins(make):

@@ -13,7 +13,7 @@ from hnas.archfile import read_arch_file, sample_arch_file
 from hnas.build import build_scorer
 from hnas.evaluate.run import evaluate_arch_file
 from hnas.spaces import ResNet20Space
-from tests.conftest import TINY, host_copies_per_call, tiny_config
+from conftest import TINY, host_copies_per_call, tiny_config
 
 SPACE = ResNet20Space()
 ROOT = Path(__file__).resolve().parents[1]

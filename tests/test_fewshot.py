@@ -15,7 +15,7 @@ from hnas.interfaces import Space
 from hnas.spaces import ResNet20Space, ResNet48Space
 from hnas.spaces.split import SpaceSplit
 from hnas.train.run import train_supernet
-from tests.conftest import TINY, crash_training_at_step, tiny_config
+from conftest import TINY, crash_training_at_step, tiny_config
 
 R20, R48 = ResNet20Space(), ResNet48Space()
 

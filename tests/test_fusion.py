@@ -130,7 +130,7 @@ def test_hnas_fuse_command_repeats_prior_and_bad_input_is_one_line(tmp_path):
 
 def test_hnas_test_writes_a_fused_submission(trained_run, tmp_path):
     from hnas.evaluate.run import evaluate_arch_file
-    from tests.conftest import tiny_config
+    from conftest import tiny_config
     archs = tmp_path / "archs.json"
     entries = sample_arch_file(archs, SPACE, 8, seed=5)
     out = tmp_path / "submission.json"

@@ -8,7 +8,7 @@ import hnas
 # lowest first; a module may import its own part and any part of a lower layer
 LAYERS = [
     {"errors", "__init__", "config_schema", "layout"},
-    {"io", "interfaces", "image_subsets", "progress", "lock", "fingerprint"},
+    {"io", "interfaces", "image_subsets", "progress", "lock", "fingerprint", "compat"},
     {"plots", "parallel", "spaces", "config"},
     {"archfile", "checkpoint"},
     {"data", "models", "metrics", "score_store", "precision"},
@@ -56,3 +56,37 @@ def test_nothing_imports_upward_or_sideways():
             if other != source and RANK[other] >= RANK[source]:
                 wrong.append(f"{module} imports {target}")
     assert not wrong, "\n".join(sorted(wrong))
+
+
+STDLIB_PRIVATE = {"os._exit", "sys._getframe"}  # documented private names of the standard library
+
+
+def _classes_defined_in_hnas():
+    return {node.name for path in ROOT.rglob("*.py") for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.ClassDef)}
+
+
+def test_no_private_paddle_attribute_outside_the_compat_module():
+    """Issue 27: paddle and paddleslim internals in one module (hnas.compat), so a framework
+    upgrade breaks one place. Flags `x._name` on anything but self/cls, and `self._name` that no
+    hnas code assigns or defines (an inherited paddle internal, e.g. hapi's `_optimizer`)."""
+    own = set()
+    for path in ROOT.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+                own.add(node.attr)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                own.add(node.name)
+    found = []
+    for path in ROOT.rglob("*.py"):
+        if path.parent.name == "compat":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")):
+                continue
+            text = ast.unparse(node)
+            on_self = isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")
+            if text in STDLIB_PRIVATE or (on_self and node.attr in own) or text.startswith("_errors"):
+                continue
+            found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {text}")
+    assert not found, found

@@ -108,14 +108,13 @@ def test_branching_starts_each_bucket_from_the_shared_weight_and_then_trains_it_
     paddle.seed(0)
     supernet = ResNet20Supernet(num_classes=3, conv="branch", bn="branch", fc="branch")
     conv = supernet.blocks[8].conv2  # 64-wide output: buckets of 16
-    largest, smallest = SPACE.largest(), SPACE.smallest()
     before = {w: conv.weight(64, w).numpy() for w in (4, 64)}
     assert not supernet.is_branched()
     supernet.branch()
     assert supernet.is_branched() and conv.w_b0.shape[0] == 16 and conv.w_b3.shape[0] == 64
     for width, value in before.items():
         np.testing.assert_array_equal(conv.weight(64, width).numpy(), value)  # same function at branching
-    _train_one_step(supernet, smallest)
+    _train_one_step(supernet, SPACE.smallest())
     assert not np.array_equal(conv.weight(64, 4).numpy(), before[4])
     np.testing.assert_array_equal(conv.weight(64, 64).numpy(), before[64])  # another bucket did not move
     state = supernet.state_dict()

@@ -1,6 +1,5 @@
 """Pareto-aware sampling: candidates near a FLOPs target, best-up / worst-up by a prior or by the
 step's mini-batch loss."""
-import random
 
 import numpy as np
 import paddle
@@ -12,7 +11,7 @@ from hnas.spaces import ResNet20Space
 from hnas.spaces.pareto import Candidates, ParetoAware, pick_by_loss
 from hnas.spaces.samplers import UniformSampler
 from hnas.train.run import train_supernet
-from tests.conftest import tiny_config
+from conftest import tiny_config
 
 SPACE = ResNet20Space()
 
@@ -53,7 +52,7 @@ def test_loss_picks_the_lowest_or_highest():
 
 def test_the_trainer_trains_the_candidate_the_batch_loss_picks(tmp_path):
     from hnas.train import trainer as trainer_module
-    trained, judged = [], []
+    judged = []
     real_judge = trainer_module.Trainer._judge
 
     def spy(self, candidates, images, labels):

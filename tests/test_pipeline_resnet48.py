@@ -115,7 +115,7 @@ def test_pretrained_teacher_dyna_batch_and_progressive_shrinking(image_folder, t
     assert trainer.global_step == 6
     phase0 = [arch for step in range(3) for arch, _ in trainer.plan(step)]
     assert all(code == 1 for a in phase0 for blocks in a.stages for pair in blocks for code in pair)
-    assert trainer._optimizer._learning_rate.base_lr == pytest.approx(0.01 * 8 / 256)  # scaled by batch
+    assert trainer.schedule.base_lr == pytest.approx(0.01 * 8 / 256)  # scaled by batch
 
 
 def test_zen_rank_recipe_trains_with_the_rank_loss(image_folder, tmp_path):

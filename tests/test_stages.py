@@ -16,7 +16,7 @@ from hnas.errors import HnasError
 from hnas.spaces import ResNet20Space
 from hnas.spaces.samplers import WidthLevelsSampler
 from hnas.train.stages import plan_stages
-from tests.conftest import TINY
+from conftest import TINY
 
 ROOT = Path(__file__).resolve().parents[1]
 R20 = ResNet20Space()

@@ -12,7 +12,7 @@ from hnas.spaces.samplers import UniformSampler
 from hnas.train.plans import StepPlan
 from hnas.train.run import train_standalone, train_supernet
 from hnas.train.trainer import Trainer
-from tests.conftest import crash_training_at_step, tiny_config
+from conftest import crash_training_at_step, tiny_config
 
 SPACE = ResNet20Space()
 

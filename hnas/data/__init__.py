@@ -6,7 +6,8 @@ import paddle
 
 from hnas.data.idx import load_idx
 from hnas.data.imagefolder import SkippedImages, build_imagefolder
-from hnas.data.sources import SOURCES, load_cifar100, load_digits, load_npz
+from hnas.config_schema import SOURCES
+from hnas.data.sources import load_cifar100, load_digits, load_npz
 from hnas.data.transforms import build_transform
 from hnas.errors import HnasError
 

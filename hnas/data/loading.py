@@ -14,6 +14,7 @@ import time
 
 import paddle
 
+from hnas.compat import is_pin_memory_thread, pin_memory_thread
 from hnas.errors import HnasError, say
 from hnas.io import scratch_file
 
@@ -33,7 +34,7 @@ def _error_file():
 def _quiet_pin_thread(default_hook, path):
     """paddle's pin thread dies printing the worker's traceback; hnas says the one line instead."""
     def hook(args):
-        if "_thread_loop" in getattr(args.thread, "name", "") and (_errors.get("raised") or _errors_in(path)):
+        if is_pin_memory_thread(args.thread) and (_errors.get("raised") or _errors_in(path)):
             return  # (at exit the file may already be removed: hence the flag)
         default_hook(args)
     return hook
@@ -100,7 +101,7 @@ class GuardedLoader:
             _errors["raised"] = len(errors)  # raised here: the watchdog must not exit the process as well
             # let paddle's pin thread die now, while its traceback can still be silenced (at interpreter
             # shutdown threading's hook is gone and Python prints it)
-            pin_thread = getattr(batches, "_thread", None)
+            pin_thread = pin_memory_thread(batches)
             if pin_thread is not None:
                 pin_thread.join(timeout=10)
             raise HnasError(message) from None

@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 
 from hnas.errors import HnasError
-from hnas.config_schema import SOURCES  # the allowed values, defined with the recipe schema
 
 CIFAR100_MEMBERS = {"train": "cifar-100-python/train", "test": "cifar-100-python/test"}
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")

@@ -13,6 +13,7 @@ running average of the batch mean and (biased) variance it computes anyway: no e
 """
 from contextlib import contextmanager
 
+from hnas.compat import bn_momentum, bn_running_mean, bn_running_variance, set_bn_momentum
 from hnas.models.shared_layers import SharedBatchNorm
 
 MODES = ("normal", "batch", "calibrate")
@@ -28,7 +29,7 @@ def running_variance(bn, inputs):
     width = inputs[0].shape[1]
     if isinstance(bn, SharedBatchNorm):
         return getattr(bn, f"var_{bn.statistics_key(*inputs[1:])}")[:width]
-    return bn._variance[:width]
+    return bn_running_variance(bn)[:width]
 
 
 def _statistics(bn):
@@ -36,7 +37,7 @@ def _statistics(bn):
     parameters, not buffers; a SharedBatchNorm keeps one buffer pair per sharing key."""
     if isinstance(bn, SharedBatchNorm):
         return {name: t for name, t in bn.named_buffers() if name.startswith(("mean_", "var_"))}
-    return {"_mean": bn._mean, "_variance": bn._variance}
+    return {"_mean": bn_running_mean(bn), "_variance": bn_running_variance(bn)}
 
 
 class BatchNormModes:
@@ -53,18 +54,18 @@ class BatchNormModes:
         if self.mode == "calibrate":
             key = _statistics_key(bn, inputs)
             seen = self.batches_seen.get(key, 0)
-            bn._momentum = seen / (seen + 1)
+            set_bn_momentum(bn, seen / (seen + 1))
             self.batches_seen[key] = seen + 1
 
     @contextmanager
     def use(self, mode):
         if mode not in MODES:
             raise ValueError(f"unknown BN mode {mode!r}; expected one of {MODES}")
-        saved = [(bn.training, bn._momentum) for bn in self.layers]
+        saved = [(bn.training, bn_momentum(bn)) for bn in self.layers]
         if mode != "normal":
             for bn in self.layers:
                 bn.training = True
-                bn._momentum = 1.0
+                set_bn_momentum(bn, 1.0)
         self.mode = mode
         if mode == "calibrate":
             self.batches_seen = {}
@@ -73,7 +74,8 @@ class BatchNormModes:
         finally:
             self.mode = "normal"
             for bn, (training, momentum) in zip(self.layers, saved):
-                bn.training, bn._momentum = training, momentum
+                bn.training = training
+                set_bn_momentum(bn, momentum)
 
     def finish_calibration(self):
         """The next calibration starts a new average."""

@@ -8,6 +8,7 @@ as the 2022 3rd place found best.
 import paddle
 import paddle.nn as nn
 
+from hnas.compat import bn_running_mean, bn_running_variance
 from hnas.errors import HnasError
 from hnas.spaces.resnet48 import ResNet48Space
 
@@ -116,5 +117,6 @@ class ResNet48(nn.Layer):
             order = paddle.argsort(paddle.abs(conv2).sum(axis=[0, 2, 3]), descending=True)
             conv1.set_value(paddle.index_select(conv1, order, axis=0))
             conv2.set_value(paddle.index_select(conv2, order, axis=1))
-            for tensor in (block.bn1.weight, block.bn1.bias, block.bn1._mean, block.bn1._variance):
+            bn = block.bn1
+            for tensor in (bn.weight, bn.bias, bn_running_mean(bn), bn_running_variance(bn)):
                 tensor.set_value(paddle.index_select(tensor, order, axis=0))

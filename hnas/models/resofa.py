@@ -1,6 +1,7 @@
 """The CVPR 2022 supernet: paddleslim's Convert over the largest ResNet48, driven by ResOFA.
 
-ResOFA is a thin subclass of paddleslim's OFA. Convert turns every conv/BN/linear of the largest
+ResOFA is a thin subclass of paddleslim's OFABase (OFA without its own sampling, distillation and
+static-graph tracing, none of which it uses). Convert turns every conv/BN/linear of the largest
 ResNet48 into a super layer that runs the first C channels of its weights; ResOFA adds what OFA
 lacks for this space:
   - elastic depth per stage (blocks past a stage's active depth are skipped),
@@ -13,11 +14,11 @@ lacks for this space:
 """
 import paddle
 
-from paddleslim.nas.ofa import OFA
+from paddleslim.nas.ofa.ofa import OFABase
 from paddleslim.nas.ofa.convert_super import Convert, supernet
 
 from hnas.errors import HnasError
-from hnas.models.cropped_layers import crop_super_layers, forget_crops
+from hnas.compat.cropped_layers import crop_super_layers, forget_crops
 from hnas.models.bn_modes import BatchNormModes, BatchNormModesMixin
 from hnas.models.resnet48 import ResNet48
 from hnas.spaces.resnet48 import RATIOS, ResNet48Space
@@ -29,14 +30,11 @@ def plain_name(name):
     return name.replace(".fn.", ".")
 
 
-class ResOFA(BatchNormModesMixin, OFA):
+class ResOFA(BatchNormModesMixin, OFABase):
     def __init__(self, num_classes=1000, outer_act="relu"):
         self.space, self.num_classes, self.outer_act = ResNet48Space(), num_classes, outer_act
         largest = ResNet48(self.space.largest(), num_classes, outer_act, self.space)
         super().__init__(crop_super_layers(Convert(supernet(expand_ratio=list(RATIOS))).convert(largest)))
-        # OFA would trace the model into a static graph to find residual ties; the arch sets every
-        # layer's width itself, so that step (and OFA's own sampling) is never needed
-        self._build_ss = True
         self.bn_modes = BatchNormModes({name: layer for name, layer in self.model.named_sublayers()
                                        if isinstance(layer, paddle.nn.BatchNorm2D)})  # SuperBatchNorm2D included
         self.set_arch(self.space.largest())
@@ -47,7 +45,7 @@ class ResOFA(BatchNormModesMixin, OFA):
             arch = self.space.parse(arch)
         self.arch = self.space.validate(arch)
         forget_crops(self.model)
-        config = {name: {} for name in self._ofa_layers}
+        config = {name: {} for name in self.ofa_layers}
         config["blocks.0.conv"] = {"channel": self.space.stem_width(self.arch)}
         for spec in self.space.blocks(self.arch):
             prefix = f"blocks.{1 + spec.slot}"
@@ -55,7 +53,7 @@ class ResOFA(BatchNormModesMixin, OFA):
             config[f"{prefix}.conv2"] = {"channel": spec.cout}
             if spec.project:
                 config[f"{prefix}.downsample.0"] = {"channel": spec.cout}
-        self.current_config = self.net_config = config
+        self.current_config = config  # what OFABase.layers_forward gives each super layer
 
     def active_arch(self):
         """The 52-char string of the active subnet."""

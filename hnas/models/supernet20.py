@@ -1,7 +1,4 @@
 """The ResNet20 channel supernet: the stand-alone ResNet20 with shared, sliced layers."""
-from contextlib import contextmanager
-
-import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 

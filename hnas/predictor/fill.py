@@ -4,8 +4,6 @@ The written file is in the competition format with every arch scored: the scored
 score, the rest get the predictor's. The record beside it (OUT.predict.json) names which archs were
 scored and which predicted, the predictor, its features, the sample and the fill-in's K-fold quality.
 """
-from pathlib import Path
-
 import numpy as np
 
 from hnas.errors import HnasError

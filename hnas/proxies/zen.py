@@ -23,12 +23,13 @@ import numpy as np
 import paddle
 import paddle.nn as nn
 
+from hnas.compat import BatchNormBase
 from hnas.interfaces import ResidualSwitch
 from hnas.models import create_supernet
 from hnas.models.bn_modes import running_variance
 from hnas.models.shared_layers import SharedBatchNorm, SharedConv2D, SharedLinear
 
-BatchNorm = nn.layer.norm._BatchNormBase
+BatchNorm = BatchNormBase
 
 
 @contextlib.contextmanager

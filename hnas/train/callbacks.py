@@ -15,7 +15,7 @@ class NonFiniteLoss(HnasError):
 
 
 def current_lr(model):
-    return float(model._optimizer.get_lr())
+    return float(model.optimizer.get_lr())
 
 
 class ProgressBar(Callback):
@@ -96,7 +96,7 @@ class Checkpointer(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         scaler = self.model.precision.state_dict()  # fp16's loss scale, for an exact resume
-        self.checkpoints.save(self.model.network, self.model._optimizer, epoch, self.model.global_step,
+        self.checkpoints.save(self.model.network, self.model.optimizer, epoch, self.model.global_step,
                               dict(self.meta, **({"amp_scaler": scaler} if scaler else {})), keep=self.keep)
 
 

@@ -4,7 +4,7 @@ import paddle.nn.functional as F
 
 from hnas.errors import HnasError
 from hnas.train.alpha_divergence import adaptive_alpha_divergence
-from hnas.config_schema import DISTILL_LOSSES, RANK_SCHEDULES, RANK_FORMS  # the allowed values, defined with the recipe schema
+from hnas.config_schema import DISTILL_LOSSES, RANK_SCHEDULES  # the allowed values, defined with the recipe schema
 
 
 def label_cross_entropy(logits, labels):

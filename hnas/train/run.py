@@ -1,5 +1,4 @@
 """Wiring a recipe into a training run: data + space + model + plan -> Trainer -> checkpoints."""
-import json
 import random
 from contextlib import nullcontext
 from pathlib import Path
@@ -19,7 +18,7 @@ from hnas.io import check_writable, write_json
 from hnas.lock import only_writer
 from hnas.precision import Precision
 from hnas.scoring import fixed_batches, loss_and_accuracy
-from hnas.proxies import PROXIES, build_prior
+from hnas.proxies import build_prior
 from hnas.proxies.limits import Limits
 from hnas.spaces import build_sampler, get_space
 from hnas.spaces.pareto import ParetoAware
@@ -122,14 +121,14 @@ def _resume(trainer, checkpoints, meta):
                         f"{', ...' if len(changed) > 3 else ''}); rerun with its settings, "
                         f"use another output.dir, or pass --fresh")
     load_params(trainer.network, checkpoints.root / latest["params"])
-    restore_optimizer(trainer._optimizer, trainer.network, checkpoints.root / latest["optimizer"])
+    restore_optimizer(trainer.optimizer, trainer.network, checkpoints.root / latest["optimizer"])
     trainer.precision.set_state_dict(latest.get("amp_scaler", {}))
     trainer.start_epoch, trainer.global_step = latest["epoch"], latest["step"]
     print(f"resuming {checkpoints.root} after epoch {latest['epoch']} (step {latest['step']})")
     if latest.get("total_steps", meta["total_steps"]) != meta["total_steps"]:
         # paddle's cosine decay is recursive in the last lr, so a restored state continues the old
         # length; the closed form at the current step follows the new one
-        trainer._optimizer._learning_rate.step(trainer.global_step)
+        trainer.schedule.step(trainer.global_step)
         print(f"the schedule now spans {meta['total_steps']} steps instead of {latest['total_steps']}")
 
 
@@ -142,7 +141,7 @@ def _fresh_start(run_dir):
 def train_supernet(config, fresh=False, part=None):
     """Train the recipe's supernet into output.dir; with train.fewshot_gene, the few-shot part
     `part` (every part in turn when None) into output.dir/partIofK."""
-    t, e = config["train"], config["eval"]
+    t = config["train"]
     run_dir = Path(config["output"]["dir"])
     check_writable(run_dir)
     space = get_space(config["space"])
@@ -242,10 +241,10 @@ def _prepare_resume_fit(trainer, config, data, recipe, run_dir, meta):
         lr *= recipe["batch_size"] * paddle.distributed.get_world_size() / recipe["lr_reference_batch"]
     warmup = recipe["warmup_steps"] if recipe.get("warmup_epochs") is None \
         else int(recipe["warmup_epochs"] * steps_per_epoch)
-    optimizer = build_optimizer(trainer.network.parameters(), lr, recipe["momentum"],
+    optimizer, schedule = build_optimizer(trainer.network.parameters(), lr, recipe["momentum"],
                                 recipe["weight_decay"], steps_per_epoch * recipe["epochs"],
                                 warmup, recipe["clip_norm"], recipe.get("nesterov", False))
-    trainer.prepare(optimizer, paddle.nn.CrossEntropyLoss())
+    trainer.prepare(optimizer, paddle.nn.CrossEntropyLoss(), schedule)
     meta = dict(meta, total_steps=steps_per_epoch * recipe["epochs"])
     checkpoints = CheckpointDir(run_dir)
     _resume(trainer, checkpoints, meta)
@@ -260,7 +259,6 @@ def _prepare_resume_fit(trainer, config, data, recipe, run_dir, meta):
 def train_standalone(config, arch_text, out_dir=None, fresh=False, init=None):
     """Train one arch with the stand-alone recipe, from scratch or from `init` (e.g. an `hnas export`
     model.pdparams, to fine-tune); write result.json (test acc and loss)."""
-    s, t = config["standalone"], config["train"]
     space = get_space(config["space"])
     arch = space.parse(arch_text, key="--arch")
     run_dir = Path(out_dir or Path(config["output"]["dir"]) / "standalone" / space.format(arch))

@@ -124,9 +124,9 @@ class Trainer(paddle.Model):
         if self.rank_loss is not None:
             self._backward_with_rank_loss(**kept)
         self._average_gradients_across_ranks()
-        self.precision.step(self._optimizer)
+        self.precision.step(self.optimizer)
         # None, not zero: a layer no arch of the next step uses must not move on stale momentum
-        self._optimizer.clear_grad(set_to_zero=False)
+        self.optimizer.clear_grad(set_to_zero=False)
         self.global_step += 1
         # the step's one copy to the host (hapi logs the loss): one per subnet empties a GPU's queue each time
         mean = paddle.stack(step_losses).astype("float64").mean().numpy() if step_losses else np.float64("nan")
@@ -151,6 +151,23 @@ class Trainer(paddle.Model):
         if objective:
             self.precision.backward(paddle.add_n(objective))
 
+    def prepare(self, optimizer, loss=None, schedule=None):
+        """paddle.Model's prepare, keeping the optimizer and its learning-rate schedule in public
+        attributes (hapi's own are private)."""
+        super().prepare(optimizer, loss)
+        self.optimizer, self.schedule = optimizer, schedule
+
+    def _run_epoch(self, loader, callbacks):
+        """One pass over `loader` with paddle's callback protocol (hapi's own loop is private)."""
+        logs = {}
+        for step, (images, labels) in enumerate(loader):
+            callbacks.on_batch_begin("train", step, logs)
+            losses = self.train_batch([images], [labels])
+            logs = {"loss": [float(loss) for loss in losses], "step": step,
+                    "batch_size": images.shape[0] * self.world_size}
+            callbacks.on_batch_end("train", step, logs)
+        return logs
+
     def fit(self, train_data, epochs, batch_size, callbacks=(), loader_options=None):
         """loader_options: paddle DataLoader options (hnas.build.loader_options: workers, shared memory)."""
         sampler = paddle.io.DistributedBatchSampler(train_data, batch_size, shuffle=True, drop_last=True)
@@ -162,14 +179,13 @@ class Trainer(paddle.Model):
             raise HnasError(f"the training set has {len(train_data)} images, fewer than one batch of {batch_size}")
         self.steps_per_epoch = steps
         cbks = config_callbacks(list(callbacks), model=self, epochs=epochs, steps=steps, verbose=0,
-                                metrics=self._metrics_name())
-        self._accumulate = 1  # hapi's epoch loop reads it; our train_batch always steps
+                                metrics=["loss"])
         cbks.on_begin("train")
         logs = {}
         for epoch in range(self.start_epoch, epochs):
             sampler.set_epoch(epoch)
             cbks.on_epoch_begin(epoch)
-            logs = self._run_one_epoch(loader, cbks, "train")
+            logs = self._run_epoch(loader, cbks)
             self.epoch_scores = self.epoch_eval() if self.epoch_eval else {}
             cbks.on_epoch_end(epoch, logs)
         cbks.on_end("train", logs)
