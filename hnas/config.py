@@ -80,13 +80,15 @@ def _nested(overrides):
     return nested
 
 
-def _problem(error):
+def _problem(error, schema=Recipe):
     where = ".".join(str(part) for part in error["loc"])
     if error["type"] == "extra_forbidden":
-        section = error["loc"][:-1]
-        model = Recipe
-        for part in section:
-            model = model.model_fields[part].annotation
+        model = schema
+        for part in error["loc"][:-1]:
+            field = model.model_fields.get(part) if isinstance(part, str) else None
+            if field is None or not isinstance(field.annotation, type):
+                break
+            model = field.annotation
         return f"{where}: unknown key (known here: {', '.join(model.model_fields)})"
     if error["type"] == "value_error" and isinstance(error["input"], dict):  # a rule across keys
         return error["msg"].replace("Value error, ", "")
@@ -94,14 +96,19 @@ def _problem(error):
     return f"{where} {error['input']!r} (expected {expected})"
 
 
-def validated(raw, source, stage=False):
-    """The recipe `raw` checked against the schema, as plain dicts; every bad key in one error."""
+def checked(schema, raw, source, context=None):
+    """`raw` validated by the pydantic model `schema`; every bad key in one HnasError naming `source`."""
     try:
-        config = Recipe.model_validate(raw, context={"stage": stage}).model_dump()
+        return schema.model_validate(raw, context=context)
     except ValidationError as err:
-        problems = [_problem(e) for e in err.errors()]
+        problems = [_problem(e, schema) for e in err.errors()]
         raise HnasError(f"{source}: {len(problems)} bad value{'s' if len(problems) > 1 else ''}: "
                         + "; ".join(problems)) from None
+
+
+def validated(raw, source, stage=False):
+    """The recipe `raw` checked against the schema, as plain dicts; every bad key in one error."""
+    config = checked(Recipe, raw, source, {"stage": stage}).model_dump()
     for i, stage in enumerate(config["stages"] or (), 1):
         if not isinstance(stage.get("name"), str) or not stage["name"]:
             raise HnasError(f"{source}: stage {i} needs a name, got {stage!r}")

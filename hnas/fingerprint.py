@@ -46,3 +46,10 @@ def scoring_settings(config):
 
 def digest(obj, length=12):
     return hashlib.sha1(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:length]
+
+
+def weights_fingerprint(paths):
+    """Which weight files work was computed with: their resolved paths, sizes and modification times
+    (a retrained or replaced checkpoint is other weights)."""
+    from pathlib import Path
+    return [[str(Path(p).resolve()), Path(p).stat().st_size, Path(p).stat().st_mtime] for p in paths]

@@ -8,7 +8,7 @@ import pytest
 from hnas.errors import HnasError
 from hnas.proxies import count_flops, count_params
 from hnas.spaces import ResNet20Space
-from hnas.spaces.pareto import Candidates, ParetoAware, pick_by_loss
+from hnas.spaces.pareto import Candidates, ParetoAware, ParetoAwareByPrior, pick_by_loss
 from hnas.spaces.samplers import UniformSampler
 from hnas.train.run import train_supernet
 from conftest import tiny_config
@@ -37,7 +37,7 @@ def test_candidates_sit_near_the_drawn_target_and_repeat_for_the_same_draw():
 @pytest.mark.parametrize("pick", ["best", "worst"])
 def test_a_prior_picks_the_best_or_the_worst_candidate(pick):
     base = ParetoAware(UniformSampler(SPACE, seed=0), flops, num_candidates=5, window=0.2)
-    judged = ParetoAware(UniformSampler(SPACE, seed=0), flops, pick, num_candidates=5, window=0.2, quality=params)
+    judged = ParetoAwareByPrior(UniformSampler(SPACE, seed=0), flops, params, pick, num_candidates=5, window=0.2)
     for index in range(10):
         archs = base.draw(index).archs
         expected = (max if pick == "best" else min)(archs, key=params)

@@ -25,20 +25,80 @@ test subsets and priors. Every row's recipe is loaded (and so checked) before an
 """
 import itertools
 from pathlib import Path
+from typing import Any, Dict, List, Optional
 
-from hnas.config import load_config, read_yaml_mapping
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from hnas.config import checked, load_config, read_yaml_mapping
+from hnas.config_schema import MAX_SEED, PROXIES, one_of
 from hnas.errors import HnasError
 from hnas.layout import safe_name
 from hnas.fusion import DEFAULT_METHOD, fusion_weights
-from hnas.proxies import PROXIES
 
-KEYS = {"recipe", "overrides", "archs", "ground_truth", "seeds", "rows", "grid", "evals", "subsets", "priors",
-        "fusions", "ks", "output", "workers"}
-GROUND_TRUTH_DEFAULTS = {"seeds": 3, "cache": "checkpoints/groundtruth", "file": None}
 FIXED_SECTIONS = ("space", "data", "standalone")  # rows share the data and the ground truth
 # ...except how the supernet's training images are augmented, which leaves the images and the
 # ground truth as they are
 ROW_DATA_KEYS = ("augment",)
+Overrides = Dict[str, Any]  # {section.key: value}, checked when each row's recipe loads
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class GroundTruth(_Strict):
+    seeds: int = Field(3, ge=1, description="stand-alone runs per arch")
+    cache: str = Field("checkpoints/groundtruth", description="the stand-alone runs' cache")
+    file: Optional[str] = Field(None, description="a committed ground truth used instead of training when its "
+                                                  ".meta.json names this recipe and seed count")
+
+
+class AblationFile(_Strict):
+    """The structure of an ablation file (what each key holds); AblationSpec checks what needs the
+    recipe: every row's overrides, sources, fusions against the priors."""
+    recipe: str
+    archs: str
+    overrides: Overrides = {}
+    ground_truth: GroundTruth = Field(default_factory=GroundTruth)
+    seeds: List[int] = Field([0], min_length=1)
+    rows: Dict[str, Optional[Overrides]] = {}
+    grid: Dict[str, Dict[str, Optional[Overrides]]] = {}
+    evals: Dict[str, Optional[Overrides]] = {"batch / loss": {}}
+    subsets: List[float] = []
+    priors: List[one_of(PROXIES)] = []
+    fusions: Dict[str, Any] = {}
+    ks: List[int] = [5, 10]
+    output: Optional[str] = None
+    workers: int = Field(1, ge=1)
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds_in_range(cls, seeds):
+        if any(not 0 <= s <= MAX_SEED for s in seeds):
+            raise ValueError(f"seeds are integers in 0..{MAX_SEED}")
+        return seeds
+
+    @field_validator("evals")
+    @classmethod
+    def _only_eval_keys(cls, evals):
+        for name, overrides in evals.items():
+            if any(not key.startswith("eval.") for key in overrides or {}):
+                raise ValueError(f"eval {name!r}: only eval.* keys may change, got {sorted(overrides)}")
+        return evals
+
+    @field_validator("subsets")
+    @classmethod
+    def _fractions(cls, subsets):
+        if any(not 0 < f <= 1 for f in subsets):
+            raise ValueError("subsets are fractions of the test set in (0, 1]")
+        return subsets
+
+    @field_validator("ks")
+    @classmethod
+    def _positive(cls, ks):
+        if any(k < 1 for k in ks):
+            raise ValueError("ks are positive counts")
+        return ks
 
 
 def _shared(config, section):
@@ -51,23 +111,14 @@ def slug(name):
     return safe_name(name, "row")
 
 
-def _mapping(value, where):
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise HnasError(f"ablation file: {where} must be a mapping, got {value!r}")
-    return value
-
-
 def _rows(raw):
-    rows = {str(k): _mapping(v, f"rows.{k}") for k, v in _mapping(raw.get("rows"), "rows").items()}
-    axes = [(axis, list(_mapping(values, f"grid.{axis}").items()))
-            for axis, values in _mapping(raw.get("grid"), "grid").items()]
+    rows = {str(k): dict(v or {}) for k, v in raw.rows.items()}
+    axes = [(axis, list(values.items())) for axis, values in raw.grid.items()]
     for combination in itertools.product(*[values for _, values in axes]) if axes else ():
         name = " / ".join(f"{axis}={value}" for (axis, _), (value, _) in zip(axes, combination))
         overrides = {}
         for _, (_, changes) in zip(axes, combination):
-            overrides.update(_mapping(changes, name))
+            overrides.update(changes or {})
         rows[name] = overrides
     if not rows:
         raise HnasError("ablation file: name at least one supernet row under `rows` or `grid`")
@@ -110,40 +161,19 @@ def _sources(rows):
 class AblationSpec:
     def __init__(self, path, output=None, workers=None):
         path = Path(path)
-        raw = read_yaml_mapping(path, "ablation file")
-        unknown = sorted(set(raw) - KEYS)
-        if unknown:
-            raise HnasError(f"ablation file {path}: unknown keys {unknown}; known: {sorted(KEYS)}")
-        for key in ("recipe", "archs"):
-            if not raw.get(key):
-                raise HnasError(f"ablation file {path}: `{key}` is required")
-        self.path, self.recipe, self.archs = path, raw["recipe"], raw["archs"]
-        self.ground_truth = {**GROUND_TRUTH_DEFAULTS, **_mapping(raw.get("ground_truth"), "ground_truth")}
-        if set(self.ground_truth) != set(GROUND_TRUTH_DEFAULTS):
-            raise HnasError(f"ablation file {path}: unknown ground_truth keys "
-                            f"{sorted(set(self.ground_truth) - set(GROUND_TRUTH_DEFAULTS))}; "
-                            f"known: {sorted(GROUND_TRUTH_DEFAULTS)}")
-        self.seeds = [int(s) for s in raw.get("seeds", [0])]
-        self.overrides = _mapping(raw.get("overrides"), "overrides")
+        raw = checked(AblationFile, read_yaml_mapping(path, "ablation file"), f"ablation file {path}")
+        self.path, self.recipe, self.archs = path, raw.recipe, raw.archs
+        self.ground_truth = raw.ground_truth.model_dump()
+        self.seeds, self.overrides = list(raw.seeds), dict(raw.overrides)
         self.rows = _rows(raw)
         self.sources = _sources(self.rows)
-        self.evals = {str(k): _mapping(v, f"evals.{k}") for k, v in
-                      _mapping(raw.get("evals") or {"batch / loss": {}}, "evals").items()}
-        for name, overrides in self.evals.items():
-            if any(not key.startswith("eval.") for key in overrides):
-                raise HnasError(f"ablation eval {name!r}: only eval.* keys may change, got {sorted(overrides)}")
-        self.subsets = sorted({float(f) for f in raw.get("subsets", [])} | ({1.0} if raw.get("subsets") else set()))
-        if any(not 0 < f <= 1 for f in self.subsets):
-            raise HnasError(f"ablation file: subsets are fractions of the test set in (0, 1], got {self.subsets}")
-        self.priors = list(raw.get("priors", []))
-        bad = [p for p in self.priors if p not in PROXIES]
-        if bad:
-            raise HnasError(f"ablation file: unknown priors {bad}; expected some of {list(PROXIES)}")
-        self.fusions = {str(name): _fusion(name, value, self.priors)
-                        for name, value in _mapping(raw.get("fusions"), "fusions").items()}
-        self.ks = tuple(int(k) for k in raw.get("ks", (5, 10)))
-        self.output = Path(output or raw.get("output") or Path("checkpoints") / f"ablate_{path.stem}")
-        self.workers = int(workers or raw.get("workers", 1))
+        self.evals = {str(k): dict(v or {}) for k, v in raw.evals.items()}
+        self.subsets = sorted(set(raw.subsets) | ({1.0} if raw.subsets else set()))
+        self.priors = list(raw.priors)
+        self.fusions = {str(name): _fusion(name, value, self.priors) for name, value in raw.fusions.items()}
+        self.ks = tuple(raw.ks)
+        self.output = Path(output or raw.output or Path("checkpoints") / f"ablate_{path.stem}")
+        self.workers = int(workers or raw.workers)
         self.base = load_config(self.recipe)
         for name in self.rows:
             for seed in self.seeds:

@@ -10,7 +10,7 @@ from hnas.score_store import file_digest, finish, merge_launched_parts, score_en
 from hnas.fusion import fusion_weights
 from hnas.fusion.files import fuse_files
 from hnas.io import check_writable
-from hnas.fingerprint import scoring_settings
+from hnas.fingerprint import scoring_settings, weights_fingerprint
 from hnas.lock import only_writer
 from hnas.checkpoint import final_stage, resolve_checkpoint
 from hnas.layout import FEWSHOT, supernet_scores
@@ -49,9 +49,8 @@ def evaluate_arch_file(config, checkpoint, archs, out, shard=None, part=None):
         mine = _part_entries(mine, space, checkpoint, part)
     with only_writer(target, "scores file"):  # a second hnas test on the same output fails before loading
         scorer, params = build_scorer(config, checkpoint)
-        weights = [[str(Path(p).resolve()), Path(p).stat().st_size, Path(p).stat().st_mtime] for p in params]
-        fingerprint = {"weights": weights, "archs": file_digest(archs), "shard": [index, count], "part": part,
-                       "settings": scoring_settings(config)}
+        fingerprint = {"weights": weights_fingerprint(params), "archs": file_digest(archs), "shard": [index, count],
+                       "part": part, "settings": scoring_settings(config)}
         scores = score_entries(lambda text: scorer.evaluate(space.parse(text))["score"], mine, target,
                                fingerprint, save_every=e["save_every"])
         normalize = e["normalize"] and count == 1

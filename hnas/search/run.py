@@ -9,7 +9,7 @@ from pathlib import Path
 from hnas.errors import HnasError
 from hnas.layout import SEARCH_STATE
 from hnas.archfile import write_arch_file
-from hnas.fingerprint import scoring_settings
+from hnas.fingerprint import scoring_settings, weights_fingerprint
 from hnas.io import check_writable, write_json
 from hnas.plots import save_png, subplots
 from hnas.progress import progress
@@ -147,9 +147,7 @@ def search(config, checkpoint, out, method="evolution", generations=10, populati
     settings = {"method": method, "generations": generations, "population": population, "parents": parents,
                 "mutations": mutations, "crossovers": crossovers, "mutate_prob": mutate_prob, "budget": budget,
                 "dims": list(dims), "base_arch": space.format(base), "seed": seed, "limits": limits.bounds}
-    fingerprint = {"checkpoint": [str(Path(p).resolve()) for p in params],
-                   "mtime": [Path(p).stat().st_mtime for p in params],
-                   "settings": scoring_settings(config), "search": settings}
+    fingerprint = {"weights": weights_fingerprint(params), "settings": scoring_settings(config), "search": settings}
     grid = grid_candidates(space, base, list(dims), limits) if method == "grid" else None
     book = ScoreBook(out, fingerprint, lambda arch: scorer.evaluate(arch)["score"])
 

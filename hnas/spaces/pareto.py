@@ -24,14 +24,15 @@ def pick_by_loss(candidates, losses):
 
 class ParetoAware:
     """Wraps a base sampler (a deterministic function of the draw index, so resumed and distributed
-    runs draw the same candidates). `flops`: arch -> MACs; `quality`: arch -> score, or None to
-    judge by mini-batch loss. Its settings are checked with the recipe (hnas.config_schema.Train)."""
+    runs draw the same candidates); `flops`: arch -> MACs. A draw is the Candidates, which the
+    trainer judges by the step's mini-batch loss (ParetoAwareByPrior judges them itself). Its
+    settings are checked with the recipe (hnas.config_schema.Train)."""
 
     MAX_TRIES = 200
 
-    def __init__(self, base, flops, pick="best", num_candidates=3, window=0.1, quality=None):
+    def __init__(self, base, flops, pick="best", num_candidates=3, window=0.1):
         self.base, self.flops, self.pick = base, flops, pick
-        self.num_candidates, self.window, self.quality = int(num_candidates), float(window), quality
+        self.num_candidates, self.window = int(num_candidates), float(window)
 
     def candidates(self, index, step=None):
         """k archs whose FLOPs are within the window around a drawn target (the nearest ones if
@@ -48,10 +49,20 @@ class ParetoAware:
         chosen = inside + sorted(outside)[:self.num_candidates - len(inside)]
         return tuple(arch for _, _, arch in chosen)
 
+    def draw(self, index, step=None) -> Candidates:
+        return Candidates(self.candidates(index, step), self.pick)
+
+
+class ParetoAwareByPrior(ParetoAware):
+    """Pareto-aware sampling judged by a prior (`quality`: arch -> score, higher is better): a draw
+    is an arch, like any sampler's."""
+
+    def __init__(self, base, flops, quality, pick="best", num_candidates=3, window=0.1):
+        super().__init__(base, flops, pick, num_candidates, window)
+        self.quality = quality
+
     def draw(self, index, step=None):
         archs = self.candidates(index, step)
-        if self.quality is None:
-            return Candidates(archs, self.pick)
         scores = [self.quality(arch) for arch in archs]
         order = sorted(range(len(archs)), key=lambda i: (-scores[i], i))  # best first
         return archs[order[0] if self.pick == "best" else order[-1]]

@@ -21,7 +21,7 @@ from hnas.scoring import fixed_batches, loss_and_accuracy
 from hnas.proxies import build_prior
 from hnas.proxies.limits import Limits
 from hnas.spaces import build_sampler, get_space
-from hnas.spaces.pareto import ParetoAware
+from hnas.spaces.pareto import ParetoAware, ParetoAwareByPrior
 from hnas.spaces.samplers import WithinLimits
 from hnas.spaces.split import SpaceSplit
 from hnas.train.callbacks import BranchAt, Checkpointer, NaNGuard, ProgressBar, ScalarLogger
@@ -76,11 +76,11 @@ def _pareto_aware(config, space, data, sampler):
     t, model = config["train"], config["model"]
     if not t["pareto"]:
         return sampler
-    quality = t["pareto_quality"]
-    return ParetoAware(sampler, build_prior("flops", space, data.num_classes, data.image_size, model), t["pareto"],
-                       t["pareto_candidates"], t["pareto_window"],
-                       None if quality == "loss" else build_prior(quality, space, data.num_classes,
-                                                                   data.image_size, model))
+    quality, flops = t["pareto_quality"], build_prior("flops", space, data.num_classes, data.image_size, model)
+    if quality == "loss":
+        return ParetoAware(sampler, flops, t["pareto"], t["pareto_candidates"], t["pareto_window"])
+    return ParetoAwareByPrior(sampler, flops, build_prior(quality, space, data.num_classes, data.image_size, model),
+                              t["pareto"], t["pareto_candidates"], t["pareto_window"])
 
 
 def _in_space(space, arch):
