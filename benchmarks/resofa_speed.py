@@ -10,7 +10,7 @@ then an eval-mode forward under no_grad, against the stand-alone's eval forward.
 stand-alone seconds / supernet seconds (1.0: the supernet is as fast), the median over repeats per
 arch, and the table's last line is the median over archs.
 """
-import zlib  # noqa: F401  (before paddle)
+import hnas  # noqa: F401  (its zlib guard runs before paddle loads)
 import argparse
 import json
 import time

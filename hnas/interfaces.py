@@ -78,6 +78,10 @@ class Supernet(Protocol):
     def bn_stats_mode(self, mode: str) -> AbstractContextManager:
         """Within the block, BatchNorm uses `mode` (hnas.models.bn_modes.MODES); normal after."""
 
+    def weights_fixed(self) -> AbstractContextManager:
+        """Within the block the weights do not change (one arch being scored): the supernet may keep
+        work that depends on them, and drops it when the block ends."""
+
     def finish_calibration(self) -> None:
         """Write the statistics accumulated in calibrate mode into the running statistics."""
 

@@ -101,9 +101,10 @@ class SupernetScorer:
         saved = ({name: t.clone() for name, t in net.running_statistics().items()}
                  if self.bn_mode.startswith("calib") else None)
         try:
-            if saved is not None:
-                self._calibrate()
-            yield net
+            with net.weights_fixed():
+                if saved is not None:
+                    self._calibrate()
+                yield net
         finally:
             if saved is not None:
                 current = net.running_statistics()

@@ -1,14 +1,12 @@
 """The cropped super layers compute what PaddleSlim's compute, gradients and running statistics
 included, and never serve a stale crop."""
-import zlib  # noqa: F401  (before paddle)
-
 import numpy as np
 import paddle
 import pytest
 from paddleslim.nas.ofa.layers import SuperBatchNorm2D, SuperConv2D, SuperLinear
 
 from hnas.models import ResOFA
-from hnas.compat.cropped_layers import CROPPED, crop_super_layers, forget_crops
+from hnas.compat.cropped_layers import CROPPED, crop_super_layers, keeping_crops
 
 
 def twins(make):
@@ -52,21 +50,27 @@ def test_batch_norm_updates_the_running_prefix_only_and_uses_it_in_eval():
     np.testing.assert_array_equal(cropped._mean.numpy(), mean)  # eval leaves the statistics alone
 
 
-def test_eval_crop_is_kept_between_forwards_and_dropped_when_weights_may_change():
+def test_a_crop_is_kept_only_inside_keeping_crops_and_dropped_when_it_ends():
+    """Issue 27: the kept crop had to be dropped by every path that writes weights; now its lifetime
+    is one block, in which the caller promises that the weights do not change."""
     layer = crop_super_layers(paddle.nn.Sequential(SuperConv2D(6, 8, 3, padding=1)))[0]
     layer.eval()
     x = paddle.randn([1, 4, 5, 5])
     with paddle.no_grad():
         first = layer(x, channel=5)
-        kept = layer._crop_cache[(5, 4, 3, 3)]
-        layer(x, channel=5)
-        assert layer._crop_cache[(5, 4, 3, 3)] is kept
-    layer.weight.set_value(layer.weight * 2.0)
-    forget_crops(paddle.nn.Sequential(layer))
-    with paddle.no_grad():
+        assert "_kept_crops" not in layer.__dict__  # outside the block nothing is kept
+        with keeping_crops(paddle.nn.Sequential(layer)):
+            layer(x, channel=5)
+            kept = layer._kept_crops[(5, 4, 3, 3)]
+            layer(x, channel=5)
+            assert layer._kept_crops[(5, 4, 3, 3)] is kept
+            layer.train()
+            layer(x, channel=5)  # a training-mode forward crops afresh
+            layer.eval()
+        assert "_kept_crops" not in layer.__dict__
+    layer.weight.set_value(layer.weight * 2.0)  # no one has to forget anything
+    with paddle.no_grad(), keeping_crops(paddle.nn.Sequential(layer)):
         np.testing.assert_allclose(layer(x, channel=5).numpy(), 2.0 * first.numpy(), rtol=1e-5, atol=1e-5)
-    layer(x, channel=5)  # a forward with gradients: a step may follow, so nothing is kept
-    assert not layer._crop_cache
 
 
 def test_resofa_runs_only_cropped_layers_and_sees_new_weights_after_set_state_dict():

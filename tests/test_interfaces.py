@@ -1,6 +1,4 @@
 """Every search space and every supernet kind satisfies hnas.interfaces (the methods the drivers use)."""
-import zlib  # noqa: F401
-
 import pytest
 
 from hnas.interfaces import Space, Supernet

@@ -4,11 +4,13 @@ PaddleSlim slices the active weight with `weight[:out, :in]`. Under paddle 2.6's
 that slice is a strided view, and every kernel that reads it first runs a slow generic strided
 copy: on a 1024x1024x3x3 weight the forward of one conv took 65 ms instead of 34 ms, and a training
 step 210 ms instead of 113 ms (benchmarks/resofa_speed.py has the whole-network figures).
-`paddle.crop` produces the same values with one contiguous copy. In eval forwards without
-gradients the crop is also kept until the supernet's arch, mode or weights are set again, so that
-scoring many batches of one arch crops its weights once (a forward in training mode or with
-gradients drops the kept crops, as do ResOFA's set_arch and set_state_dict).
+`paddle.crop` produces the same values with one contiguous copy. Inside `keeping_crops(model)`,
+where the caller promises that the weights do not change (scoring one arch), eval forwards without
+gradients keep each layer's last crop, so that scoring many batches of one arch crops its weights
+once; the kept crops are dropped when the block ends, so no path that writes weights has to.
 """
+from contextlib import contextmanager
+
 import paddle
 from paddleslim.nas.ofa.layers import SuperBatchNorm2D, SuperConv2D, SuperLinear
 
@@ -33,17 +35,27 @@ class _CropCache:
         shape = [min(n, full) for n, full in zip(shape, self.weight.shape)]
         if shape == list(self.weight.shape):
             return self.weight
-        cache = self.__dict__.setdefault("_crop_cache", {})
-        if self.training or paddle.is_grad_enabled():
-            cache.clear()  # a step may follow that changes the weight
+        kept = self.__dict__.get("_kept_crops")
+        if kept is None or self.training or paddle.is_grad_enabled():  # the weight may change after this
             return _crop(self.weight, shape)
-        if tuple(shape) not in cache:
-            cache.clear()
-            cache[tuple(shape)] = _crop(self.weight, shape)
-        return cache[tuple(shape)]
+        if tuple(shape) not in kept:
+            kept.clear()
+            kept[tuple(shape)] = _crop(self.weight, shape)
+        return kept[tuple(shape)]
 
-    def forget_crops(self):
-        self.__dict__.pop("_crop_cache", None)
+
+@contextmanager
+def keeping_crops(model):
+    """Within the block, `model`'s weights do not change: its cropped layers keep their last crop
+    between eval forwards without gradients, and drop it when the block ends."""
+    layers = [layer for layer in model.sublayers() if isinstance(layer, _CropCache)]
+    for layer in layers:
+        layer.__dict__["_kept_crops"] = {}
+    try:
+        yield
+    finally:
+        for layer in layers:
+            layer.__dict__.pop("_kept_crops", None)
 
 
 class CroppedConv2D(_CropCache, SuperConv2D):
@@ -92,9 +104,3 @@ def crop_super_layers(model):
         if type(layer) in CROPPED:
             layer.__class__ = CROPPED[type(layer)]
     return model
-
-
-def forget_crops(model):
-    for layer in model.sublayers():
-        if isinstance(layer, _CropCache):
-            layer.forget_crops()

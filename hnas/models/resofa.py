@@ -18,7 +18,7 @@ from paddleslim.nas.ofa.ofa import OFABase
 from paddleslim.nas.ofa.convert_super import Convert, supernet
 
 from hnas.errors import HnasError
-from hnas.compat.cropped_layers import crop_super_layers, forget_crops
+from hnas.compat.cropped_layers import crop_super_layers, keeping_crops
 from hnas.models.bn_modes import BatchNormModes, BatchNormModesMixin
 from hnas.models.resnet48 import ResNet48
 from hnas.spaces.resnet48 import RATIOS, ResNet48Space
@@ -44,7 +44,6 @@ class ResOFA(BatchNormModesMixin, OFABase):
         if isinstance(arch, str):
             arch = self.space.parse(arch)
         self.arch = self.space.validate(arch)
-        forget_crops(self.model)
         config = {name: {} for name in self.ofa_layers}
         config["blocks.0.conv"] = {"channel": self.space.stem_width(self.arch)}
         for spec in self.space.blocks(self.arch):
@@ -68,11 +67,11 @@ class ResOFA(BatchNormModesMixin, OFABase):
         self.model.active_depths = self.arch.depths
         return self.model.features(x)
 
-    # -- weights in and out -------------------------------------------------------------------
-    def set_state_dict(self, state_dict, *args, **kwargs):
-        forget_crops(self.model)
-        return super().set_state_dict(state_dict, *args, **kwargs)
+    def weights_fixed(self):
+        """Scoring one arch: the cropped layers keep their crops for the block (hnas.compat.cropped_layers)."""
+        return keeping_crops(self.model)
 
+    # -- weights in and out -------------------------------------------------------------------
     def export_state(self, arch):
         """State dict (numpy) of the stand-alone ResNet48 for `arch`, sliced from the supernet."""
         arch = self.space.validate(arch)
@@ -115,7 +114,6 @@ class ResOFA(BatchNormModesMixin, OFABase):
         self.model.set_state_dict(matched)
         if reorder:
             self.model.reorder_channels()
-        forget_crops(self.model)
 
 
 __all__ = ["ResOFA", "plain_name"]

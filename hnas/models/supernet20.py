@@ -1,4 +1,6 @@
 """The ResNet20 channel supernet: the stand-alone ResNet20 with shared, sliced layers."""
+from contextlib import nullcontext
+
 import paddle.nn as nn
 import paddle.nn.functional as F
 
@@ -53,6 +55,10 @@ class ResNet20Supernet(BatchNormModesMixin, nn.Layer):
 
     def set_arch(self, arch):
         self.arch = self.space.validate(tuple(arch))
+
+    def weights_fixed(self):
+        """Nothing here depends on the weights between forwards (the shared layers slice views)."""
+        return nullcontext()
 
     def branch(self):
         """Multi-branch sharing (model conv/bn/fc: branch): give every width bucket its own weights,
