@@ -34,7 +34,7 @@ def test_every_shipped_recipe_is_consistent(path):
     """Each recipe loads, names a model of its space, and has a buildable sampler and plan."""
     from hnas.models import MODELS, model_name
     from hnas.spaces import build_sampler, get_space
-    from hnas.train.losses import DISTILL_LOSSES
+    from hnas.config_schema import DISTILL_LOSSES
     from hnas.train.plans import StepPlan
     import yaml
     if "recipe" in yaml.safe_load(path.read_text()):  # an ablation file: every row must load
@@ -171,15 +171,25 @@ def test_docs_config_md_is_generated_from_the_schema():
 
 
 def test_the_code_uses_the_schemas_choices():
+    """One registry per choice family, keyed by exactly the schema's choices: the schema checks a
+    recipe's value once, and the code looks it up without checking it again (issue 27)."""
     from hnas import config_schema as schema
+    from hnas.data import ARRAY_SOURCES
     from hnas.models import MODELS
+    from hnas.models.resnet20 import RESIDUAL_ACTIVATIONS
     from hnas.models.resnet48 import OUTER_ACTIVATIONS
+    from hnas.models.shared_layers import SHARING_KEYS
     from hnas.spaces import SPACES
     from hnas.spaces.samplers import SAMPLERS
-    from hnas.train.losses import DISTILL_LOSSES
+    from hnas.train.losses import DISTILL_LOSS_FUNCTIONS, RANK_SCHEDULE_FUNCTIONS
     assert tuple(OUTER_ACTIVATIONS) == schema.OUTER_ACTIVATION_NAMES
     assert set(MODELS) == set(schema.MODEL_NAMES) and tuple(SPACES) == schema.SPACE_NAMES
-    assert SAMPLERS is schema.SAMPLERS and DISTILL_LOSSES is schema.DISTILL_LOSSES
+    assert SAMPLERS is schema.SAMPLERS
+    assert tuple(DISTILL_LOSS_FUNCTIONS) == schema.DISTILL_LOSSES
+    assert tuple(RANK_SCHEDULE_FUNCTIONS) == schema.RANK_SCHEDULES
+    assert tuple(RESIDUAL_ACTIVATIONS) == schema.RESIDUAL_ACTS
+    assert set(SHARING_KEYS) | {"branch"} == set(schema.SHARING) and set(schema.FC_SHARING) <= set(schema.SHARING)
+    assert set(ARRAY_SOURCES) | {"imagefolder"} == set(schema.SOURCES)
 
 
 @pytest.mark.parametrize("overrides, message", [b for b in BAD if not isinstance(next(iter(b[0].values())), list)],

@@ -6,7 +6,6 @@ import paddle
 
 from hnas.data.idx import load_idx
 from hnas.data.imagefolder import SkippedImages, build_imagefolder
-from hnas.config_schema import SOURCES
 from hnas.data.sources import load_cifar100, load_digits, load_npz
 from hnas.data.transforms import build_transform
 from hnas.errors import HnasError
@@ -59,16 +58,19 @@ def _to_rgb_size(images, image_size):
     return np.ascontiguousarray(images)
 
 
+# the array datasets (imagefolder is read lazily by build_imagefolder); names from the schema's SOURCES
+ARRAY_SOURCES = {
+    "digits": lambda root, test_size, train_size, split_seed: load_digits(
+        test_size=test_size, train_size=train_size, split_seed=split_seed),
+    "idx": lambda root, test_size, train_size, split_seed: load_idx(
+        root, train_size=train_size, test_size=test_size, split_seed=split_seed),
+    "npz": lambda root, *_: load_npz(root),
+    "cifar100": lambda root, *_: load_cifar100(root),
+}
+
+
 def load_arrays(name, root=None, test_size=None, train_size=None, split_seed=0):
-    if name == "digits":
-        return load_digits(test_size=test_size, train_size=train_size, split_seed=split_seed)
-    if name == "idx":
-        return load_idx(root, train_size=train_size, test_size=test_size, split_seed=split_seed)
-    if name == "npz":
-        return load_npz(root)
-    if name == "cifar100":
-        return load_cifar100(root)
-    raise HnasError(f"unknown dataset {name!r}; expected one of {', '.join(SOURCES)}")
+    return ARRAY_SOURCES[name](root, test_size, train_size, split_seed)
 
 
 def build_data(name, root=None, image_size=32, augment="official", test_size=None, train_size=None,

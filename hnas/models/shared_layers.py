@@ -14,8 +14,6 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-from hnas.errors import HnasError
-from hnas.config_schema import SHARING, FC_SHARING  # the allowed values, defined with the recipe schema
 
 BRANCHES = 4  # the 2021 winner's b_num
 
@@ -25,20 +23,17 @@ def branch_of(width, choices):
     return min(BRANCHES - 1, (width - 1) * BRANCHES // max(choices))
 
 
+# which weight a (cin, cout) layer uses under each kind of sharing but branch (the recipe schema's SHARING)
+SHARING_KEYS = {"full": lambda cin, cout: "all", "front": lambda cin, cout: f"in{cin}",
+                "end": lambda cin, cout: f"out{cout}", "independent": lambda cin, cout: f"in{cin}_out{cout}"}
+
+
 def sharing_key(sharing, cin, cout, branch=None):
     """The key of the weight an (in, out) choice uses; `branch`: its bucket once a branch-sharing
     layer has branched (None before)."""
-    if sharing == "full" or (sharing == "branch" and branch is None):
-        return "all"
     if sharing == "branch":
-        return f"b{branch}"
-    if sharing == "front":
-        return f"in{cin}"
-    if sharing == "end":
-        return f"out{cout}"
-    if sharing == "independent":
-        return f"in{cin}_out{cout}"
-    raise HnasError(f"unknown weight sharing {sharing!r}; expected one of {', '.join(SHARING)}")
+        return "all" if branch is None else f"b{branch}"
+    return SHARING_KEYS[sharing](cin, cout)
 
 
 def _sharing_keys(sharing, in_choices, out_choices):
@@ -112,8 +107,6 @@ class SharedConv2D(Branching, nn.Layer):
 class SharedLinear(Branching, nn.Layer):
     def __init__(self, in_choices, num_classes, sharing="full"):
         super().__init__()
-        if sharing not in FC_SHARING:
-            raise HnasError(f"unknown FC sharing {sharing!r}; expected one of {', '.join(FC_SHARING)}")
         self.sharing = sharing
         self._init_branching(sharing, in_choices)  # a classifier branches by its input width
         for key, cin in self._key_widths(sharing, in_choices).items():

@@ -2,9 +2,7 @@
 import paddle
 import paddle.nn.functional as F
 
-from hnas.errors import HnasError
 from hnas.train.alpha_divergence import adaptive_alpha_divergence
-from hnas.config_schema import DISTILL_LOSSES, RANK_SCHEDULES  # the allowed values, defined with the recipe schema
 
 
 def label_cross_entropy(logits, labels):
@@ -27,29 +25,33 @@ def mixed_distill_loss(student_logits, teacher_logits, labels, temperature=1.0):
     return 0.5 * hard + 2.0 * soft_cross_entropy(student_logits, teacher_logits, temperature)
 
 
+# distillation losses by the recipe's train.distill_loss (the schema's DISTILL_LOSSES)
+DISTILL_LOSS_FUNCTIONS = {
+    "kd": lambda student, teacher, labels, t: soft_cross_entropy(student, teacher, t),
+    "mixed": mixed_distill_loss,
+    # the 2022 baseline: CE on labels plus CE to the teacher's distribution
+    "ce_kd": lambda student, teacher, labels, t: (label_cross_entropy(student, labels)
+                                                 + soft_cross_entropy(student, teacher, t)),
+    "alpha": lambda student, teacher, labels, t: adaptive_alpha_divergence(student, teacher, t),  # AlphaNet, in log space
+}
+
+
 def distill_loss(name, student_logits, teacher_logits, labels, temperature=1.0):
-    if name == "kd":
-        return soft_cross_entropy(student_logits, teacher_logits, temperature)
-    if name == "mixed":
-        return mixed_distill_loss(student_logits, teacher_logits, labels, temperature)
-    if name == "ce_kd":  # the 2022 baseline: CE on labels plus CE to the teacher's distribution
-        return label_cross_entropy(student_logits, labels) + soft_cross_entropy(student_logits, teacher_logits, temperature)
-    if name == "alpha":  # AlphaNet's adaptive alpha-divergence, computed in log space
-        return adaptive_alpha_divergence(student_logits, teacher_logits, temperature)
-    raise HnasError(f"unknown distillation loss {name!r}; expected one of {', '.join(DISTILL_LOSSES)}")
+    return DISTILL_LOSS_FUNCTIONS[name](student_logits, teacher_logits, labels, temperature)
+
+
+# the rank loss's weight at (fractional) `epoch` by train.rank_schedule (the schema's RANK_SCHEDULES):
+# constant `weight`; linear warm-up to `weight` over `ramp_epochs`; or progressive
+# min(weight, whole epochs / ramp_epochs), the 2022 3rd place's min(2, epoch / 10) with weight 2, ramp 10
+RANK_SCHEDULE_FUNCTIONS = {
+    "constant": lambda epoch, weight, ramp: float(weight),
+    "linear": lambda epoch, weight, ramp: float(weight) * min(1.0, epoch / ramp) if ramp > 0 else float(weight),
+    "progressive": lambda epoch, weight, ramp: min(float(weight), int(epoch) / ramp) if ramp > 0 else float(weight),
+}
 
 
 def rank_coefficient(schedule, epoch, weight=1.0, ramp_epochs=10):
-    """The rank loss's weight at (fractional) `epoch`: constant `weight`; linear warm-up to
-    `weight` over `ramp_epochs`; or progressive min(weight, whole epochs / ramp_epochs), the 2022
-    3rd place's min(2, epoch / 10) with weight 2 and ramp_epochs 10."""
-    if schedule == "constant":
-        return float(weight)
-    if schedule == "linear":
-        return float(weight) * min(1.0, epoch / ramp_epochs) if ramp_epochs > 0 else float(weight)
-    if schedule == "progressive":
-        return min(float(weight), int(epoch) / ramp_epochs) if ramp_epochs > 0 else float(weight)
-    raise HnasError(f"unknown rank loss schedule {schedule!r}; expected one of {', '.join(RANK_SCHEDULES)}")
+    return RANK_SCHEDULE_FUNCTIONS[schedule](epoch, weight, ramp_epochs)
 
 
 class PairwiseRankLoss:
