@@ -211,7 +211,8 @@ def ablate(config, output=None, workers=None):
     from hnas.ablate.spec import AblationSpec
     spec = AblationSpec(config, output=output, workers=workers)
     print(run_ablation(spec))
-    print(f"wrote {spec.output}/results.csv, table.md, plot.png")
+    from hnas import layout
+    print(f"wrote {spec.output}/{layout.ABLATION_RESULTS}, {layout.ABLATION_TABLE}, {layout.ABLATION_PLOT}")
 
 
 def doctor(device="auto", amp="fp16", image_size=None, steps=3, batch_size=16, archs=4, images=64):

@@ -5,6 +5,7 @@ had their own helpers, so one could rename a file another still looked for).
 A run directory (hnas train, hnas standalone):
   latest.json, epoch_NNNN.pdparams / .pdopt   checkpoints (hnas.checkpoint)
   config.json                                 the recipe it was trained with
+  train.log, vdl/                             the training log and VisualDL's curves
   result.json                                 a stand-alone run's test accuracy and loss
   skipped_images.txt                          unreadable images its data loaders skipped
   fewshot.json, partIofK/                     a few-shot run's split and its parts
@@ -23,12 +24,17 @@ from pathlib import Path
 
 LATEST = "latest.json"
 CONFIG = "config.json"
+TRAIN_LOG = "train.log"
+VISUALDL = "vdl"
 RESULT = "result.json"
 SKIPPED_IMAGES = "skipped_images.txt"
 FEWSHOT = "fewshot.json"
 STAGES = "stages.json"
 SEARCH_STATE = "state.json"  # hnas search's score book and trajectory, in its output folder
 ABLATION_CELL = "cell.json"  # one ablation cell's measured rows, in its run directory
+# an ablation's output folder
+ABLATION_RESULTS, ABLATION_SUBSETS, ABLATION_TABLE, ABLATION_PLOT = "results.csv", "subsets.csv", "table.md", "plot.png"
+EXPORTED_MODEL, EXPORT_REPORT = "model.pdparams", "export.json"  # in an hnas export folder
 DIRECTORY_LOCK = ".hnas.lock"
 
 

@@ -9,6 +9,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from hnas.layout import ABLATION_PLOT, ABLATION_RESULTS, ABLATION_SUBSETS, ABLATION_TABLE
 from hnas.ablate.spec import slug
 from hnas.archfile import read_arch_file, write_arch_file
 from hnas.fusion import DEFAULT_WEIGHT, fuse
@@ -120,11 +121,11 @@ def write_report(spec, space, gt_path, priors, cells, num_classes):
             subsets.append({"row": cell["row"], "seed": cell["seed"], "fraction": float(fraction),
                             "images": info["images"], "seconds_per_arch": info["seconds_per_arch"],
                             "kendall_tau_b_vs_full_test": kendall_tau(subset, reference)})
-    _write_csv(spec.output / "results.csv", results)
+    _write_csv(spec.output / ABLATION_RESULTS, results)
     if subsets:
-        _write_csv(spec.output / "subsets.csv", subsets)
+        _write_csv(spec.output / ABLATION_SUBSETS, subsets)
     table = _markdown(spec, gt, results, subsets, params, prior_scores, seed_scores)
-    write_text(spec.output / "table.md", table)
+    write_text(spec.output / ABLATION_TABLE, table)
     return table
 
 
@@ -212,7 +213,7 @@ def _markdown(spec, gt, results, subsets, params, prior_scores, seed_scores):
         cells += [_mean_spread([r[c] for r in rs]) for c in ["pearson", "spearman"]
                   + [f"precision@{k}" for k in ks] + ["kendall_tau_b_loss"]]
         lines.append("| " + " | ".join(cells) + " |")
-    _plot(spec.output / "plot.png", labels, means, spreads, ceiling["mean"] if ceiling else float("nan"))
+    _plot(spec.output / ABLATION_PLOT, labels, means, spreads, ceiling["mean"] if ceiling else float("nan"))
     lines += ["", _verdict(groups)]
     if subsets:
         lines += ["", f"Test subsets (scored with the first evaluation setting, {next(iter(spec.evals))!r}); "

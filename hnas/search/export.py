@@ -7,6 +7,7 @@ from pathlib import Path
 import paddle
 from paddle.static import InputSpec
 
+from hnas.layout import EXPORT_REPORT, EXPORTED_MODEL
 from hnas.errors import HnasError
 from hnas.build import build_scorer, standalone_from_config
 from hnas.scoring import loss_and_accuracy
@@ -36,12 +37,12 @@ def export_subnet(config, checkpoint, arch_text, out_dir):
     report = {"arch": space.format(arch), "checkpoint": str(checkpoint), "bn": "calib_train",
               "calib_images": config["eval"]["batch_size"] * config["eval"]["calib_batches"],
               "supernet": expected, "exported": got}
-    write_json(out_dir / "export.json", report, indent=1)
+    write_json(out_dir / EXPORT_REPORT, report, indent=1)
     if got["acc"] != expected["acc"] or abs(got["loss"] - expected["loss"]) > LOSS_TOLERANCE:
         raise HnasError(f"the exported model of {space.format(arch)} scores acc {got['acc']:.6f} loss "
                         f"{got['loss']:.6f}, the supernet acc {expected['acc']:.6f} loss {expected['loss']:.6f}; "
                         f"see {out_dir / 'export.json'}")
-    paddle.save(network.state_dict(), str(out_dir / "model.pdparams"))
+    paddle.save(network.state_dict(), str(out_dir / EXPORTED_MODEL))
     image_size = config["data"]["image_size"]  # build_scorer refuses a checkpoint trained at another size
     paddle.jit.save(network, str(out_dir / "inference"),
                     input_spec=[InputSpec([None, 3, image_size, image_size], "float32", "image")])

@@ -7,6 +7,7 @@ from paddle.callbacks import Callback
 
 from hnas.errors import HnasError
 from hnas.interfaces import Branching
+from hnas.layout import TRAIN_LOG, VISUALDL
 from hnas.progress import progress
 
 
@@ -52,12 +53,12 @@ class ScalarLogger(Callback):
 
     def on_train_begin(self, logs=None):
         from visualdl import LogWriter
-        self.writer = LogWriter(logdir=str(self.run_dir / "vdl"))
+        self.writer = LogWriter(logdir=str(self.run_dir / VISUALDL))
         self.log = logging.getLogger(f"hnas.train.{self.run_dir}")
         self.log.setLevel(logging.INFO)
         self.log.propagate = False
         if not self.log.handlers:
-            handler = logging.FileHandler(self.run_dir / "train.log")
+            handler = logging.FileHandler(self.run_dir / TRAIN_LOG)
             handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
             self.log.addHandler(handler)
         self.log.info("start at epoch %d, step %d", self.model.start_epoch, self.model.global_step)
