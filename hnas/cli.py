@@ -101,13 +101,22 @@ def rank(pred, gt, space=None, plot=None, ks=(10, 50, 100)):
 
 
 def proxy(archs, out, proxy="params", space=None, num_classes=None, image_size=None, model=None,
-          batch_size=16, repeats=3, gamma=1e-2, seed=0, shard=None):
+          batch_size=16, repeats=3, gamma=1e-2, seed=0, shard=None, config=None):
     """Score an arch file with a prior (higher = expected better), resumably:
     hnas proxy --archs IN.json --proxy flops|params|zen --out OUT.json [--space S (default: the strings' own)]
-    [--image_size N] [--model resnet48_prelu]; Zen-score: [--batch_size 16 --repeats 3 --gamma 0.01 --seed 0];
-    [--shard I/N] scores every N-th arch (hnas merge joins the shards), as does each rank under
+    [--image_size N] [--model resnet48_prelu] [--config RECIPE: its model options, classes and image size, so
+    the prior counts the network the recipe trains]; Zen-score: [--batch_size 16 --repeats 3 --gamma 0.01
+    --seed 0]; [--shard I/N] scores every N-th arch (hnas merge joins the shards), as does each rank under
     python -m paddle.distributed.launch (rank 0 merges)"""
+    from hnas.config import load_config
     from hnas.proxies.score import launched_ranks, score_arch_file
+    if config is not None:
+        recipe = load_config(config)
+        if model is not None:
+            raise HnasError("--model and --config both name the network: give one")
+        model, space = recipe["model"], space or recipe["space"]
+        num_classes = num_classes or recipe["data"]["num_classes"]
+        image_size = image_size or recipe["data"]["image_size"]
     zen = {"batch_size": batch_size, "repeats": repeats, "gamma": gamma, "seed": seed} if proxy == "zen" else {}
     entries = score_arch_file(archs, out, proxy, space, num_classes, image_size, model, shard, launched_ranks(), **zen)
     print(f"wrote {out} ({len(entries)} archs, prior {proxy}{f', shard {shard}' if shard else ''})")

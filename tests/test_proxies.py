@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import count_macs
+from conftest import ROOT, count_macs
 from hnas.errors import HnasError
 from hnas.proxies import build_prior, count_flops, count_params
 from hnas.spaces import ResNet20Space, ResNet48Space
@@ -228,3 +228,7 @@ def test_a_prior_over_an_arch_file_counts_the_network_the_full_model_options_bui
     assert counted_model(DEFAULTS["model"]) is None and counted_model(None) is None
     assert counted_model(dict(DEFAULTS["model"], name="resnet48_mish")) == "resnet48_mish"
     assert counted_model(options) == {"always_project": True}
+    from_recipe = tmp_path / "recipe.json"  # hnas proxy --config: the recipe's model options (2021 2nd: always_project)
+    main(["proxy", "--archs", str(archs), "--out", str(from_recipe), "--config",
+          str(ROOT / "configs" / "cvpr2021_track1_2nd.yaml")])
+    assert {k: v["acc"] for k, v in json.loads(from_recipe.read_text()).items()} == counts[1]
