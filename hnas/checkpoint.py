@@ -6,7 +6,7 @@ import paddle
 
 from hnas.errors import HnasError
 from hnas.io import atomic_write, load_state, read_json, write_json
-from hnas.layout import CHECKPOINT_GLOBS, LATEST, STAGES, checkpoint_stem
+from hnas.layout import CHECKPOINT_GLOBS, LATEST, STAGES, checkpoint_stem, mid_epoch_stem
 
 
 def _paddle_save(obj, path):
@@ -23,15 +23,18 @@ class CheckpointDir:
             return None
         return read_run_record(path)
 
-    def save(self, network, optimizer, epoch, step, meta, keep=2):
-        """Save after `epoch` (0-based) finished at global `step`."""
-        stem = checkpoint_stem(epoch + 1)
+    def save(self, network, optimizer, epoch, step, meta, keep=2, epoch_step=0):
+        """Save after `epoch` (0-based) finished at global `step`; with `epoch_step` > 0, inside
+        epoch `epoch` after that many of its steps (latest.json then counts `epoch` epochs done)."""
+        stem = mid_epoch_stem(step) if epoch_step else checkpoint_stem(epoch + 1)
         _paddle_save(network.state_dict(), self.root / f"{stem}.pdparams")
         _paddle_save(_rename_keys(optimizer.state_dict(), network, to_structured=True),
                      self.root / f"{stem}.pdopt")
-        write_json(self.root / LATEST, dict(meta, epoch=epoch + 1, step=step, params=f"{stem}.pdparams",
-                                            optimizer=f"{stem}.pdopt"), indent=2)
-        for old in sorted(self.root.glob(CHECKPOINT_GLOBS[0]))[:-keep]:
+        write_json(self.root / LATEST, dict(meta, epoch=epoch if epoch_step else epoch + 1, epoch_step=epoch_step,
+                                            step=step, params=f"{stem}.pdparams", optimizer=f"{stem}.pdopt"),
+                   indent=2)
+        saved = [p for pattern in CHECKPOINT_GLOBS if pattern.endswith(".pdparams") for p in self.root.glob(pattern)]
+        for old in sorted(saved, key=lambda p: p.stat().st_mtime_ns)[:-keep]:
             old.unlink()
             old.with_suffix(".pdopt").unlink(missing_ok=True)
 

@@ -2,6 +2,7 @@
 import hnas  # noqa: F401  (the zlib guard runs before paddle loads)
 
 import contextlib
+import signal
 import sys
 from pathlib import Path
 
@@ -283,18 +284,29 @@ def _known_command(argv):
                         + f" (commands: {', '.join(COMMANDS)})")
 
 
+# commands whose loops stop at a step or arch boundary on SIGTERM / SIGINT, saving first (hnas.stopping)
+STOPPABLE = ("train", "standalone", "groundtruth", "test", "predict", "proxy", "search", "ablate")
+
+
 def main(argv=None):
+    from hnas import stopping
     argv = _help_last(_join_repeated(sys.argv[1:] if argv is None else list(argv)))
     try:
         _known_command(argv)
+        if argv and argv[0] in STOPPABLE and "--help" not in argv:
+            stopping.install()
         # python-fire writes help to stderr; help asked for is output, so it goes to stdout (pipes, less)
         with contextlib.redirect_stderr(sys.stdout) if "--help" in argv else contextlib.nullcontext():
             fire.Fire(COMMANDS, command=argv, name="hnas")
     except HnasError as err:
         say(f"error: {err}")
         sys.exit(2)
-    except KeyboardInterrupt:
-        print("hnas: interrupted; rerun the same command to resume", file=sys.stderr)
+    except stopping.Stopped as stop:
+        say(f"stopped by {signal.Signals(stop.signum).name} at {stop.where}; to resume: "
+            f"{stopping.resume_command(argv)}")
+        sys.exit(128 + stop.signum)
+    except KeyboardInterrupt:  # a command without stop points
+        say("interrupted; rerun the same command to resume")
         sys.exit(130)
 
 

@@ -121,7 +121,9 @@ class Train(Section):
     branch_epoch: Optional[int] = Field(None, ge=0, description="multi-branch sharing: the epoch branches part ways")
     eval_every: int = Field(1, ge=0, description="score the largest and smallest arch every N epochs (0: never)")
     log_every: int = Field(20, ge=1, description="train.log line every N steps")
-    keep_checkpoints: int = Field(2, ge=1, description="epoch checkpoints kept")
+    keep_checkpoints: int = Field(2, ge=1, description="checkpoints kept (epoch ends and mid-epoch ones)")
+    checkpoint_every: int = Field(0, ge=0, description="also save a checkpoint every N steps inside an epoch (0: at epoch ends only); a stopped or killed run resumes from it exactly")
+    checkpoint_minutes: float = Field(0.0, ge=0, description="also save a checkpoint inside an epoch when this many minutes passed since the last one (0: off)")
 
     @model_validator(mode="after")
     def _rules_across_keys(self):

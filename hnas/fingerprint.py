@@ -8,6 +8,7 @@ import json
 WHERE_AND_HOW_OFTEN = frozenset({"name", "output.dir", "data.root", "data.num_workers", "data.shared_memory",
                                  "data.max_bad_images",
                                  "train.log_every", "train.keep_checkpoints", "train.eval_every", "eval.save_every",
+                                 "train.checkpoint_every", "train.checkpoint_minutes",
                                  "eval.wait_timeout"})
 # a resumed run may train longer (the schedule stretches to the new length)
 TRAINING_LENGTH = frozenset({"train.epochs", "standalone.epochs"})

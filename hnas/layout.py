@@ -3,7 +3,7 @@ written beside an output. Code that writes or finds one of them asks here (issue
 had their own helpers, so one could rename a file another still looked for).
 
 A run directory (hnas train, hnas standalone):
-  latest.json, epoch_NNNN.pdparams / .pdopt   checkpoints (hnas.checkpoint)
+  latest.json, epoch_NNNN.pdparams / .pdopt   checkpoints (hnas.checkpoint); step_NNNNNNNN.* inside an epoch
   config.json                                 the recipe it was trained with
   train.log, vdl/                             the training log and VisualDL's curves
   result.json                                 a stand-alone run's test accuracy and loss
@@ -48,7 +48,12 @@ def checkpoint_stem(epoch):
     return f"epoch_{epoch:04d}"
 
 
-CHECKPOINT_GLOBS = ("epoch_*.pdparams", "epoch_*.pdopt")
+def mid_epoch_stem(step):
+    """The file stem of a checkpoint written inside an epoch, after global step `step`."""
+    return f"step_{step:08d}"
+
+
+CHECKPOINT_GLOBS = ("epoch_*.pdparams", "epoch_*.pdopt", "step_*.pdparams", "step_*.pdopt")
 
 
 def part_dir(root, index, parts):

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from hnas.errors import HnasError
 from hnas.layout import lock
+from hnas.stopping import stop_here
 
 
 @contextmanager
@@ -119,6 +120,7 @@ def wait_for_outputs(paths, what, stall_timeout, poll=1.0, say_every=60.0):
             print(f"waiting for {what}: {len(missing)} missing (e.g. {missing[0]})", file=sys.stderr)
             say_at = now
         time.sleep(poll)
+        stop_here(f"waiting for {what} ({len(missing)} missing; nothing of this process's is lost)")
         still = [p for p in missing if not p.exists()]
         if len(still) < len(missing):
             progress_at = time.monotonic()

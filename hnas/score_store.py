@@ -9,6 +9,7 @@ from hnas.errors import HnasError, say
 from hnas.archfile import min_max, read_arch_file, write_arch_file
 from hnas.io import read_json, write_json
 from hnas.layout import partial, shard_part
+from hnas.stopping import arm, stop_here
 from hnas.lock import only_writer, wait_for_outputs
 from hnas.progress import progress
 
@@ -113,6 +114,7 @@ def score_entries(evaluate, entries, out_path, fingerprint, save_every=20, save_
     if scores:
         print(f"resuming {out_path}: {len(scores)}/{len(entries)} archs already scored")
     schedule = SaveSchedule(store.save, save_every, save_seconds)
+    arm()
     try:
         with progress(total=len(entries), initial=len(scores), unit="arch", desc="scoring", dynamic_ncols=True) as bar:
             for key, text in entries:
@@ -121,6 +123,7 @@ def score_entries(evaluate, entries, out_path, fingerprint, save_every=20, save_
                 scores[key] = evaluate(text)
                 bar.update(1)
                 schedule.added()
+                stop_here(f"{len(scores)} of {len(entries)} archs scored (kept in {store.path})")
     finally:  # an interrupted or failed run keeps every arch it scored
         store.save()
     return scores

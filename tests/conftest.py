@@ -130,8 +130,9 @@ def run_hnas(*args, wait=True):
     return process.returncode, out, err
 
 
-def kill_when(process, ready, timeout=300):
-    """SIGKILL `process` as soon as ready() is true (it must not finish first)."""
+def kill_when(process, ready, timeout=300, signum=signal.SIGKILL, exit_within=120):
+    """Send `signum` (SIGKILL) to `process` as soon as ready() is true (it must not finish first);
+    returns its (stdout, stderr) once it exits, which must be within `exit_within` seconds."""
     start = time.time()
     while not ready():
         if process.poll() is not None:
@@ -139,9 +140,13 @@ def kill_when(process, ready, timeout=300):
         if time.time() - start > timeout:
             process.kill()
             raise AssertionError("never reached the kill point")
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+        time.sleep(0.02)
+    process.send_signal(signum)
+    try:
+        return process.communicate(timeout=exit_within)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise AssertionError(f"still running {exit_within} s after {signal.Signals(signum).name}: a hang") from None
 
 
 def assert_calibration_leaves_no_trace(scorer, first, second):

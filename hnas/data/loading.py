@@ -15,6 +15,7 @@ import time
 import paddle
 
 from hnas.compat import is_pin_memory_thread, pin_memory_thread
+from hnas.stopping import ignore_in_worker
 from hnas.errors import HnasError, say
 from hnas.io import scratch_file
 
@@ -112,4 +113,6 @@ def data_loader(dataset, **options):
     if not options.get("num_workers"):
         return paddle.io.DataLoader(dataset, **options)
     error_file = _error_file()
+    # a terminal's Ctrl-C reaches the workers too: they leave stopping to the main process (hnas.stopping)
+    options.setdefault("worker_init_fn", ignore_in_worker)
     return GuardedLoader(paddle.io.DataLoader(GuardedDataset(dataset, error_file), **options), error_file)

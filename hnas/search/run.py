@@ -8,6 +8,7 @@ from pathlib import Path
 
 from hnas.errors import HnasError
 from hnas.layout import SEARCH_STATE
+from hnas.stopping import arm, stop_here
 from hnas.archfile import write_arch_file
 from hnas.fingerprint import scoring_settings, weights_fingerprint
 from hnas.io import check_writable, write_json
@@ -40,11 +41,13 @@ class ScoreBook:
 
     def score_all(self, space, archs, desc):
         texts = [space.format(arch) for arch in archs]
+        arm()
         try:
             for arch, text in zip(progress(archs, desc=desc, unit="arch", leave=False, dynamic_ncols=True), texts):
                 if text not in self.scores:
                     self.scores[text] = self._score(arch)
                     self.schedule.added()
+                    stop_here(f"{len(self.scores)} archs scored (kept in {self.store.path})")
         except BaseException:  # an interrupted or failed search keeps every arch it scored
             self.save()
             raise

@@ -1,6 +1,7 @@
 """Training callbacks (paddle.callbacks style): progress bar, scalar logs, checkpoints, NaN guard."""
 import logging
 import math
+import time
 from pathlib import Path
 
 from paddle.callbacks import Callback
@@ -15,10 +16,6 @@ class NonFiniteLoss(HnasError):
     pass
 
 
-def current_lr(model):
-    return float(model.optimizer.get_lr())
-
-
 class ProgressBar(Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self.bar = progress(total=self.params["steps"], desc=f"epoch {epoch + 1}/{self.params['epochs']}",
@@ -26,7 +23,7 @@ class ProgressBar(Callback):
 
     def on_train_batch_end(self, step, logs=None):
         self.bar.update(1)
-        self.bar.set_postfix(loss=f"{logs['loss'][0]:.4f}", lr=f"{current_lr(self.model):.4g}")
+        self.bar.set_postfix(loss=f"{logs['loss'][0]:.4f}", lr=f"{logs['lr']:.4g}")
 
     def on_epoch_end(self, epoch, logs=None):
         self.bar.close()
@@ -69,13 +66,13 @@ class ScalarLogger(Callback):
     def on_train_batch_end(self, step, logs=None):
         loss = logs["loss"][0]
         self.scalar("train/loss", loss)
-        self.scalar("train/lr", current_lr(self.model))
+        self.scalar("train/lr", logs["lr"])
         rank = ""
         if self.model.rank_loss is not None:
             self.scalar("train/rank_loss", self.model.last_rank_loss)
             rank = f" rank_loss {self.model.last_rank_loss:.5f}"
         if self.model.global_step % self.log_every == 0:
-            self.log.info("step %d loss %.5f lr %.6g%s", self.model.global_step, loss, current_lr(self.model), rank)
+            self.log.info("step %d loss %.5f lr %.6g%s", self.model.global_step, loss, logs["lr"], rank)
 
     def on_epoch_end(self, epoch, logs=None):
         for tag, value in sorted(self.model.epoch_scores.items()):
@@ -91,14 +88,31 @@ class ScalarLogger(Callback):
 
 
 class Checkpointer(Callback):
-    def __init__(self, checkpoints, meta, keep=2):
+    """A checkpoint at every epoch's end, and inside an epoch every `every_steps` steps, when
+    `minutes` passed since the last one, and when the run is stopping (hnas.stopping)."""
+
+    def __init__(self, checkpoints, meta, keep=2, every_steps=0, minutes=0.0):
         super().__init__()
         self.checkpoints, self.meta, self.keep = checkpoints, meta, keep
+        self.every_steps, self.seconds, self.last = every_steps, minutes * 60.0, time.monotonic()
 
-    def on_epoch_end(self, epoch, logs=None):
+    def _save(self, epoch, epoch_step=0):
         scaler = self.model.precision.state_dict()  # fp16's loss scale, for an exact resume
         self.checkpoints.save(self.model.network, self.model.optimizer, epoch, self.model.global_step,
-                              dict(self.meta, **({"amp_scaler": scaler} if scaler else {})), keep=self.keep)
+                              dict(self.meta, **({"amp_scaler": scaler} if scaler else {})), keep=self.keep,
+                              epoch_step=epoch_step)
+        self.last = time.monotonic()
+
+    def on_train_batch_end(self, step, logs=None):
+        if step + 1 >= self.model.steps_per_epoch:
+            return  # the epoch's end saves
+        due = (self.every_steps and self.model.global_step % self.every_steps == 0) or (
+            self.seconds and time.monotonic() - self.last >= self.seconds)
+        if logs.get("stopping") or due:
+            self._save(logs["epoch"], epoch_step=step + 1)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._save(epoch)
 
 
 class BranchAt(Callback):

@@ -102,7 +102,8 @@ def _callbacks(run_dir, checkpoints, meta, t):
         callbacks.append(BranchAt(t["branch_epoch"]))
     if _is_main_process():
         callbacks += [ProgressBar(), ScalarLogger(run_dir, t["log_every"]),
-                      Checkpointer(checkpoints, meta, keep=t["keep_checkpoints"])]
+                      Checkpointer(checkpoints, meta, keep=t["keep_checkpoints"], every_steps=t["checkpoint_every"],
+                                   minutes=t["checkpoint_minutes"])]
     return callbacks
 
 
@@ -124,7 +125,9 @@ def _resume(trainer, checkpoints, meta):
     restore_optimizer(trainer.optimizer, trainer.network, checkpoints.root / latest["optimizer"])
     trainer.precision.set_state_dict(latest.get("amp_scaler", {}))
     trainer.start_epoch, trainer.global_step = latest["epoch"], latest["step"]
-    print(f"resuming {checkpoints.root} after epoch {latest['epoch']} (step {latest['step']})")
+    trainer.start_epoch_step = latest.get("epoch_step", 0)
+    inside = f", {trainer.start_epoch_step} steps into epoch {latest['epoch'] + 1}" if trainer.start_epoch_step else ""
+    print(f"resuming {checkpoints.root} after epoch {latest['epoch']}{inside} (step {latest['step']})")
     if latest.get("total_steps", meta["total_steps"]) != meta["total_steps"]:
         # paddle's cosine decay is recursive in the last lr, so a restored state continues the old
         # length; the closed form at the current step follows the new one

@@ -1,5 +1,7 @@
 """The one Trainer: a paddle.Model whose train step runs the step plan's archs on one batch,
 accumulates their gradients and takes a single optimizer step."""
+import itertools
+
 import numpy as np
 import paddle
 from paddle.hapi.callbacks import config_callbacks
@@ -8,7 +10,9 @@ from paddle.static import InputSpec
 from hnas.data.loading import data_loader
 from hnas.errors import HnasError
 from hnas.interfaces import BatchSampling
+from hnas import stopping
 from hnas.precision import Precision
+from hnas.stopping import Stopped
 from hnas.spaces.pareto import Candidates, pick_by_loss
 from hnas.train.losses import distill_loss, label_cross_entropy
 
@@ -28,6 +32,24 @@ def gradient_buckets(sizes, limit):
     return buckets + [current] if current else buckets
 
 
+class SkipFirstBatches:
+    """A batch sampler that leaves out the first `skip` batches of an epoch (resuming inside one:
+    the sampler shuffles by epoch, so the rest come in the order the stopped run would have seen)."""
+
+    def __init__(self, batch_sampler):
+        self.batch_sampler, self.skip = batch_sampler, 0
+
+    def set_epoch(self, epoch, skip=0):
+        self.batch_sampler.set_epoch(epoch)
+        self.skip = skip
+
+    def __iter__(self):
+        return itertools.islice(iter(self.batch_sampler), self.skip, None)
+
+    def __len__(self):
+        return len(self.batch_sampler) - self.skip
+
+
 class Trainer(paddle.Model):
     def __init__(self, network, plan, image_size, same_batch=True, distill_loss_name="kd",
                  temperature=1.0, teacher=None, extra_batches=None, epoch_eval=None, rank_loss=None,
@@ -43,6 +65,7 @@ class Trainer(paddle.Model):
         # (the pgonas form's extra pairs are separate, so the step's archs backward as usual)
         self.rank_loss, self.steps_per_epoch, self.last_rank_loss = rank_loss, 1, 0.0
         self.global_step, self.start_epoch, self.epoch_scores = 0, 0, {}
+        self.start_epoch_step = 0  # steps of start_epoch already trained (a mid-epoch checkpoint)
         # hapi's DataParallel has already broadcast rank 0's weights. A step runs several subnets
         # with one backward each, which DataParallel's reducer (one backward per forward, every
         # parameter used) does not support; every rank runs the same subnets (the plan is a function
@@ -127,6 +150,8 @@ class Trainer(paddle.Model):
         self.precision.step(self.optimizer)
         # None, not zero: a layer no arch of the next step uses must not move on stale momentum
         self.optimizer.clear_grad(set_to_zero=False)
+        if self.schedule is not None:  # here, not in a callback: a mid-epoch checkpoint holds the stepped schedule
+            self.schedule.step()
         self.global_step += 1
         # the step's one copy to the host (hapi logs the loss): one per subnet empties a GPU's queue each time
         mean = paddle.stack(step_losses).astype("float64").mean().numpy() if step_losses else np.float64("nan")
@@ -157,36 +182,62 @@ class Trainer(paddle.Model):
         super().prepare(optimizer, loss)
         self.optimizer, self.schedule = optimizer, schedule
 
-    def _run_epoch(self, loader, callbacks):
-        """One pass over `loader` with paddle's callback protocol (hapi's own loop is private)."""
-        logs = {}
-        for step, (images, labels) in enumerate(loader):
+    def _run_epoch(self, loader, callbacks, epoch, first_step=0):
+        """One pass over `loader` (which skips the first `first_step` batches) with paddle's callback
+        protocol (hapi's own loop is private). After a step, a requested stop (hnas.stopping) saves a
+        mid-epoch checkpoint (logs["stopping"], the Checkpointer) and raises Stopped; at the epoch's
+        last step the epoch ends first."""
+        logs, last = {}, self.steps_per_epoch - 1
+        for step, (images, labels) in enumerate(loader, first_step):
             callbacks.on_batch_begin("train", step, logs)
+            lr = self.optimizer.get_lr()  # the step's own learning rate, for the logs
             losses = self.train_batch([images], [labels])
-            logs = {"loss": [float(loss) for loss in losses], "step": step,
-                    "batch_size": images.shape[0] * self.world_size}
+            stop_signal = step < last and self._stop_agreed()
+            logs = {"loss": [float(loss) for loss in losses], "lr": lr, "step": step, "epoch": epoch,
+                    "batch_size": images.shape[0] * self.world_size, "stopping": bool(stop_signal)}
             callbacks.on_batch_end("train", step, logs)
+            if stop_signal:
+                raise Stopped(stop_signal, f"epoch {epoch + 1}, step {step + 1} of {self.steps_per_epoch} (global "
+                                        f"step {self.global_step}), checkpoint saved")
         return logs
+
+    def _stop_agreed(self):
+        """The signal a stop was requested with (0: none), agreed by every rank so that all stop at
+        the same step (one small all-reduce per step when there are several)."""
+        signum = stopping.requested() or 0
+        if self.world_size > 1:
+            flag = paddle.to_tensor([signum], dtype="int32")
+            paddle.distributed.all_reduce(flag, op=paddle.distributed.ReduceOp.MAX)
+            signum = int(flag.numpy()[0])
+        return signum
 
     def fit(self, train_data, epochs, batch_size, callbacks=(), loader_options=None):
         """loader_options: paddle DataLoader options (hnas.build.loader_options: workers, shared memory)."""
+        stopping.arm()
         sampler = paddle.io.DistributedBatchSampler(train_data, batch_size, shuffle=True, drop_last=True)
         if isinstance(train_data, BatchSampling):  # image-folder training data: one crop size per batch
             sampler = train_data.batch_sampler_for(sampler)
+        sampler = resumable = SkipFirstBatches(sampler)
         loader = data_loader(train_data, batch_sampler=sampler, return_list=True, **(loader_options or {}))
         steps = len(loader)
         if steps == 0:
             raise HnasError(f"the training set has {len(train_data)} images, fewer than one batch of {batch_size}")
         self.steps_per_epoch = steps
-        cbks = config_callbacks(list(callbacks), model=self, epochs=epochs, steps=steps, verbose=0,
+        # train_batch steps the schedule: hapi's own LRScheduler callback is turned off
+        no_lr_callback = paddle.callbacks.LRScheduler(by_step=False, by_epoch=False)
+        cbks = config_callbacks([*callbacks, no_lr_callback], model=self, epochs=epochs, steps=steps, verbose=0,
                                 metrics=["loss"])
         cbks.on_begin("train")
         logs = {}
         for epoch in range(self.start_epoch, epochs):
-            sampler.set_epoch(epoch)
+            first_step = self.start_epoch_step if epoch == self.start_epoch else 0
+            resumable.set_epoch(epoch, skip=first_step)
             cbks.on_epoch_begin(epoch)
-            logs = self._run_epoch(loader, cbks)
+            logs = self._run_epoch(loader, cbks, epoch, first_step)
             self.epoch_scores = self.epoch_eval() if self.epoch_eval else {}
             cbks.on_epoch_end(epoch, logs)
+            signum = self._stop_agreed() if epoch + 1 < epochs else 0
+            if signum:
+                raise Stopped(signum, f"the end of epoch {epoch + 1} (global step {self.global_step}), checkpoint saved")
         cbks.on_end("train", logs)
         return logs
