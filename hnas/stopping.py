@@ -24,18 +24,23 @@ class Stopped(Exception):
     def __init__(self, signum, where):
         super().__init__(signum, where)  # both in args: it crosses a process pool pickled
         self.signum, self.where = signum, where
+        _requests.saved_at = where
 
 
 class _Requests:
     def __init__(self):
         self.signum, self.grace, self.installed = None, STOP_GRACE, False
         self.shared = None  # in a pool worker: the signal its parent was asked to stop with (0: none)
+        self.saved_at = None  # where the work was saved once a loop stopped
 
     def handle(self, signum, frame):
         name = signal.Signals(signum).name
-        if self.signum is not None:
-            say(f"{name} again: stopping now, without saving; rerun the same command to resume from the last "
-                f"checkpoint")
+        if self.signum is not None:  # (paddle.distributed.launch sends its workers two)
+            if self.saved_at is not None:
+                say(f"stopped by {name} at {self.saved_at}; to resume: {resume_command()}")
+            else:
+                say(f"{name} again: stopping now, without saving; rerun the same command to resume from the last "
+                    f"checkpoint")
             os._exit(128 + signum)
         self.signum = signum  # the loop that stops says so, once
         timer = threading.Timer(self.grace, self._give_up, args=(signum,))

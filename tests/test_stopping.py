@@ -211,3 +211,34 @@ def test_no_stop_point_within_the_grace_time_exits_at_once_never_a_hang(tmp_path
     assert err.strip().splitlines() == [
         "hnas: SIGTERM: nothing reached a point to stop within 1 s; stopping now, without saving; rerun the same "
         "command to resume from the last checkpoint"]
+
+
+def test_a_launched_two_process_run_stops_every_rank_at_the_same_step_and_resumes_to_the_same_bytes(tmp_path):
+    """Under paddle.distributed.launch, a SIGTERM to the launcher reaches every rank: they agree on
+    the step (one all-reduce per step), rank 0 writes the checkpoint, and a relaunch resumes from it."""
+    import os
+    import subprocess
+    import sys
+    from conftest import ROOT
+
+    def launch(run, wait=True):
+        flags = tiny_flags(run, **TRAINING, **{"data.batch_size": 16})
+        command = [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2", "--log_dir",
+                   str(run) + "_log", str(ROOT / "hnas" / "__main__.py"), "train", "None", *flags]
+        process = subprocess.Popen(command, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if wait:
+            out, err = process.communicate(timeout=600)
+            assert process.returncode == 0, err[-2000:]
+        return process
+    clean, stopped = tmp_path / "clean", tmp_path / "stopped"
+    launch(clean)
+    kill_when(launch(stopped, wait=False), _logged_step(stopped, 8), signum=signal.SIGTERM)
+    rank_lines = [[line for line in log.read_text().splitlines() if line.startswith("hnas: stopped by SIGTERM at ")]
+                  for log in sorted((tmp_path / "stopped_log").glob("workerlog.*"))]
+    assert len(rank_lines) == 2 and all(len(lines) == 1 for lines in rank_lines), rank_lines
+    steps = {re.search(r"global step (\d+)", lines[0]).group(1) for lines in rank_lines}
+    latest = json.loads((stopped / "latest.json").read_text())
+    assert steps == {str(latest["step"])} and latest["step"] >= 8  # every rank at the step rank 0 saved
+    launch(stopped)
+    assert_same_checkpoints(stopped, clean)
