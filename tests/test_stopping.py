@@ -242,3 +242,21 @@ def test_a_launched_two_process_run_stops_every_rank_at_the_same_step_and_resume
     assert steps == {str(latest["step"])} and latest["step"] >= 8  # every rank at the step rank 0 saved
     launch(stopped)
     assert_same_checkpoints(stopped, clean)
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_with_random_augmentation_a_run_stopped_inside_an_epoch_resumes_to_the_same_bytes(tmp_path, workers):
+    """Each image's augmentation is drawn from its own seed (hnas.train.trainer.SeededDraws), so
+    the draws after a mid-epoch resume are the ones the run never stopped made, with or without
+    data loader workers."""
+    flags = {**TRAINING, "train.epochs": 2, "data.augment": "official", "data.num_workers": workers}
+    clean, stopped = tmp_path / "clean", tmp_path / "stopped"
+    code, _, err = run_hnas("train", "None", *tiny_flags(clean, **flags))
+    assert code == 0, err
+    process = run_hnas("train", "None", *tiny_flags(stopped, **flags), wait=False)
+    kill_when(process, _logged_step(stopped, 7), signum=signal.SIGTERM)
+    assert process.returncode == 128 + signal.SIGTERM
+    assert json.loads((stopped / "latest.json").read_text())["epoch_step"] > 0
+    code, _, err = run_hnas("train", "None", *tiny_flags(stopped, **flags))
+    assert code == 0, err
+    assert_same_checkpoints(stopped, clean)

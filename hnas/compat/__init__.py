@@ -6,6 +6,7 @@ private attribute of a paddle object).
   `_momentum`; paddle keeps the statistics as untrainable parameters, not buffers), which BN
   calibration and channel reordering read and set.
 - `_BatchNormBase` is the one class every paddle BatchNorm and paddleslim's super BN share.
+- A DataLoader iterator's workers are shut down by a private method when it is left early.
 - A DataLoader's pin-memory thread is private (`_thread`, its target `_thread_loop`): joining it
   before an error is raised keeps its traceback out of the user's terminal.
 - hnas.compat.cropped_layers: paddleslim's super conv, linear and BN layers without their per-call
@@ -40,3 +41,11 @@ def pin_memory_thread(batches):
 
 def is_pin_memory_thread(thread):
     return "_thread_loop" in getattr(thread, "name", "")
+
+
+def shut_down_workers(batches, timeout=10):
+    """End the worker processes of a DataLoader iterator left before its end (a stopped epoch):
+    otherwise they wait for indices until the interpreter's exit joins them, forever."""
+    shutdown = getattr(batches, "_try_shutdown_all", None)
+    if shutdown is not None:
+        shutdown(timeout)

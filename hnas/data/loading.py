@@ -14,7 +14,7 @@ import time
 
 import paddle
 
-from hnas.compat import is_pin_memory_thread, pin_memory_thread
+from hnas.compat import is_pin_memory_thread, pin_memory_thread, shut_down_workers
 from hnas.stopping import ignore_in_worker
 from hnas.errors import HnasError, say
 from hnas.io import scratch_file
@@ -94,6 +94,9 @@ class GuardedLoader:
         batches = iter(self.loader)
         try:
             yield from batches
+        except GeneratorExit:  # left before the end (a stopped epoch): end the workers now
+            shut_down_workers(batches)
+            raise
         except Exception:
             errors = _errors_in(self.error_file)
             if len(errors) <= _errors.get("raised", 0):

@@ -252,7 +252,8 @@ def _prepare_resume_fit(trainer, config, data, recipe, run_dir, meta):
     checkpoints = CheckpointDir(run_dir)
     _resume(trainer, checkpoints, meta)
     trainer.fit(data.train, recipe["epochs"], recipe["batch_size"],
-                _callbacks(run_dir, checkpoints, meta, config["train"]), loader_options(config["data"]))
+                _callbacks(run_dir, checkpoints, meta, config["train"]), loader_options(config["data"]),
+                seed=config["train"]["seed"])
     skipped = Path(run_dir) / SKIPPED_IMAGES  # written only when an image folder had unreadable images
     if skipped.is_file() and _is_main_process():
         print(f"skipped {len(set(skipped.read_text().splitlines()))} unreadable images (listed in {skipped})")

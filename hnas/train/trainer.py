@@ -1,6 +1,8 @@
 """The one Trainer: a paddle.Model whose train step runs the step plan's archs on one batch,
 accumulates their gradients and takes a single optimizer step."""
 import itertools
+import random
+import types
 
 import numpy as np
 import paddle
@@ -30,6 +32,25 @@ def gradient_buckets(sizes, limit):
         current.append(index)
         total += size
     return buckets + [current] if current else buckets
+
+
+class SeededDraws(paddle.io.Dataset):
+    """A training dataset whose random augmentation of an item is drawn from that item's own seed
+    (run seed, epoch, index), not from a process-wide random state that data loading advances ahead
+    of training: a run resumed inside an epoch draws what the run never stopped drew."""
+
+    def __init__(self, dataset, seed):
+        self.dataset, self.seed, self.epoch = dataset, seed, 0
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, item):
+        index = item[0] if isinstance(item, tuple) else item  # (index, crop size) from a BatchSampling set
+        draws = random.Random(f"{self.seed}:{self.epoch}:{index}")
+        random.seed(draws.getrandbits(64))  # paddle.vision's transforms and hnas's draw from these two
+        np.random.seed(draws.getrandbits(32))
+        return self.dataset[item]
 
 
 class SkipFirstBatches:
@@ -187,8 +208,17 @@ class Trainer(paddle.Model):
         protocol (hapi's own loop is private). After a step, a requested stop (hnas.stopping) saves a
         mid-epoch checkpoint (logs["stopping"], the Checkpointer) and raises Stopped; at the epoch's
         last step the epoch ends first."""
-        logs, last = {}, self.steps_per_epoch - 1
-        for step, (images, labels) in enumerate(loader, first_step):
+        last = self.steps_per_epoch - 1
+        batches = iter(loader)
+        try:
+            return self._run_steps(batches, callbacks, epoch, first_step, last)
+        finally:
+            if isinstance(batches, types.GeneratorType):  # hnas.data.loading's: a stop ends its workers too
+                batches.close()
+
+    def _run_steps(self, batches, callbacks, epoch, first_step, last):
+        logs = {}
+        for step, (images, labels) in enumerate(batches, first_step):
             callbacks.on_batch_begin("train", step, logs)
             lr = self.optimizer.get_lr()  # the step's own learning rate, for the logs
             losses = self.train_batch([images], [labels])
@@ -211,14 +241,16 @@ class Trainer(paddle.Model):
             signum = int(flag.numpy()[0])
         return signum
 
-    def fit(self, train_data, epochs, batch_size, callbacks=(), loader_options=None):
-        """loader_options: paddle DataLoader options (hnas.build.loader_options: workers, shared memory)."""
+    def fit(self, train_data, epochs, batch_size, callbacks=(), loader_options=None, seed=0):
+        """loader_options: paddle DataLoader options (hnas.build.loader_options: workers, shared memory);
+        `seed`: of the augmentation draws (SeededDraws)."""
         stopping.arm()
         sampler = paddle.io.DistributedBatchSampler(train_data, batch_size, shuffle=True, drop_last=True)
         if isinstance(train_data, BatchSampling):  # image-folder training data: one crop size per batch
             sampler = train_data.batch_sampler_for(sampler)
         sampler = resumable = SkipFirstBatches(sampler)
-        loader = data_loader(train_data, batch_sampler=sampler, return_list=True, **(loader_options or {}))
+        seeded = SeededDraws(train_data, seed)
+        loader = data_loader(seeded, batch_sampler=sampler, return_list=True, **(loader_options or {}))
         steps = len(loader)
         if steps == 0:
             raise HnasError(f"the training set has {len(train_data)} images, fewer than one batch of {batch_size}")
@@ -232,6 +264,7 @@ class Trainer(paddle.Model):
         for epoch in range(self.start_epoch, epochs):
             first_step = self.start_epoch_step if epoch == self.start_epoch else 0
             resumable.set_epoch(epoch, skip=first_step)
+            seeded.epoch = epoch  # before the epoch's workers start: they get a copy of the dataset
             cbks.on_epoch_begin(epoch)
             logs = self._run_epoch(loader, cbks, epoch, first_step)
             self.epoch_scores = self.epoch_eval() if self.epoch_eval else {}
