@@ -14,7 +14,6 @@ from hnas.errors import HnasError
 from hnas.interfaces import BatchSampling
 from hnas import stopping
 from hnas.precision import Precision
-from hnas.stopping import Stopped
 from hnas.spaces.pareto import Candidates, pick_by_loss
 from hnas.train.losses import distill_loss, label_cross_entropy
 
@@ -227,7 +226,7 @@ class Trainer(paddle.Model):
                     "batch_size": images.shape[0] * self.world_size, "stopping": bool(stop_signal)}
             callbacks.on_batch_end("train", step, logs)
             if stop_signal:
-                raise Stopped(stop_signal, f"epoch {epoch + 1}, step {step + 1} of {self.steps_per_epoch} (global "
+                raise stopping.Stopped(stop_signal, f"epoch {epoch + 1}, step {step + 1} of {self.steps_per_epoch} (global "
                                         f"step {self.global_step}), checkpoint saved")
         return logs
 
@@ -271,6 +270,6 @@ class Trainer(paddle.Model):
             cbks.on_epoch_end(epoch, logs)
             signum = self._stop_agreed() if epoch + 1 < epochs else 0
             if signum:
-                raise Stopped(signum, f"the end of epoch {epoch + 1} (global step {self.global_step}), checkpoint saved")
+                raise stopping.Stopped(signum, f"the end of epoch {epoch + 1} (global step {self.global_step}), checkpoint saved")
         cbks.on_end("train", logs)
         return logs
