@@ -226,8 +226,8 @@ class Trainer(paddle.Model):
                     "batch_size": images.shape[0] * self.world_size, "stopping": bool(stop_signal)}
             callbacks.on_batch_end("train", step, logs)
             if stop_signal:
-                raise stopping.Stopped(stop_signal, f"epoch {epoch + 1}, step {step + 1} of {self.steps_per_epoch} (global "
-                                        f"step {self.global_step}), checkpoint saved")
+                raise stopping.Stopped(stop_signal, f"epoch {epoch + 1}, step {step + 1} of {self.steps_per_epoch} "
+                                                    f"(global step {self.global_step}), checkpoint saved")
         return logs
 
     def _stop_agreed(self):
@@ -270,6 +270,7 @@ class Trainer(paddle.Model):
             cbks.on_epoch_end(epoch, logs)
             signum = self._stop_agreed() if epoch + 1 < epochs else 0
             if signum:
-                raise stopping.Stopped(signum, f"the end of epoch {epoch + 1} (global step {self.global_step}), checkpoint saved")
+                raise stopping.Stopped(signum, f"the end of epoch {epoch + 1} (global step {self.global_step}), "
+                                               f"checkpoint saved")
         cbks.on_end("train", logs)
         return logs
