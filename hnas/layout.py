@@ -34,7 +34,8 @@ SEARCH_STATE = "state.json"  # hnas search's score book and trajectory, in its o
 ABLATION_CELL = "cell.json"  # one ablation cell's measured rows, in its run directory
 # an ablation's output folder
 ABLATION_RESULTS, ABLATION_SUBSETS, ABLATION_TABLE, ABLATION_PLOT = "results.csv", "subsets.csv", "table.md", "plot.png"
-EXPORTED_MODEL, EXPORT_REPORT = "model.pdparams", "export.json"  # in an hnas export folder
+# in an hnas export folder (the inference model: INFERENCE.pdiparams and hnas.compat.inference_program's file)
+EXPORTED_MODEL, EXPORT_REPORT, INFERENCE = "model.pdparams", "export.json", "inference"
 DIRECTORY_LOCK = ".hnas.lock"
 
 

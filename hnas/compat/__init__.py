@@ -9,6 +9,7 @@ private attribute of a paddle object).
 - A DataLoader iterator's workers are shut down by a private method when it is left early.
 - A DataLoader's pin-memory thread is private (`_thread`, its target `_thread_loop`): joining it
   before an error is raised keeps its traceback out of the user's terminal.
+- paddle.jit.save names its program file by the program format (Paddle 3's PIR or the old one).
 - hnas.compat.cropped_layers: paddleslim's super conv, linear and BN layers without their per-call
   costs, overriding their methods (and so reading their private state).
 """
@@ -49,3 +50,10 @@ def shut_down_workers(batches, timeout=10):
     shutdown = getattr(batches, "_try_shutdown_all", None)
     if shutdown is not None:
         shutdown(timeout)
+
+
+def inference_program(prefix):
+    """The program file paddle.jit.save writes for `prefix`: PREFIX.json under Paddle 3's PIR (its
+    default), PREFIX.pdmodel under Paddle 2.6."""
+    pir = paddle.get_flags(["FLAGS_enable_pir_api"])["FLAGS_enable_pir_api"]
+    return f"{prefix}.json" if pir else f"{prefix}.pdmodel"

@@ -7,7 +7,7 @@ from pathlib import Path
 import paddle
 from paddle.static import InputSpec
 
-from hnas.layout import EXPORT_REPORT, EXPORTED_MODEL
+from hnas.layout import EXPORT_REPORT, EXPORTED_MODEL, INFERENCE
 from hnas.errors import HnasError
 from hnas.build import build_scorer, standalone_from_config
 from hnas.scoring import loss_and_accuracy
@@ -41,9 +41,9 @@ def export_subnet(config, checkpoint, arch_text, out_dir):
     if got["acc"] != expected["acc"] or abs(got["loss"] - expected["loss"]) > LOSS_TOLERANCE:
         raise HnasError(f"the exported model of {space.format(arch)} scores acc {got['acc']:.6f} loss "
                         f"{got['loss']:.6f}, the supernet acc {expected['acc']:.6f} loss {expected['loss']:.6f}; "
-                        f"see {out_dir / 'export.json'}")
+                        f"see {out_dir / EXPORT_REPORT}")
     paddle.save(network.state_dict(), str(out_dir / EXPORTED_MODEL))
     image_size = config["data"]["image_size"]  # build_scorer refuses a checkpoint trained at another size
-    paddle.jit.save(network, str(out_dir / "inference"),
+    paddle.jit.save(network, str(out_dir / INFERENCE),
                     input_spec=[InputSpec([None, 3, image_size, image_size], "float32", "image")])
     return report

@@ -222,7 +222,7 @@ class Trainer(paddle.Model):
             lr = self.optimizer.get_lr()  # the step's own learning rate, for the logs
             losses = self.train_batch([images], [labels])
             stop_signal = step < last and self._stop_agreed()
-            logs = {"loss": [float(loss) for loss in losses], "lr": lr, "step": step, "epoch": epoch,
+            logs = {"loss": [loss.item() for loss in losses], "lr": lr, "step": step, "epoch": epoch,
                     "batch_size": images.shape[0] * self.world_size, "stopping": bool(stop_signal)}
             callbacks.on_batch_end("train", step, logs)
             if stop_signal:
