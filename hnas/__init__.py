@@ -5,5 +5,7 @@ import warnings
 
 # paddle imports distutils after setuptools; the notice it triggers says nothing to a user of hnas
 warnings.filterwarnings("ignore", message="Setuptools is replacing distutils")
+# paddle 3 warns at import that ccache (for compiling custom C++ operators, which hnas has none of) is absent
+warnings.filterwarnings("ignore", message="No ccache found")
 
 __version__ = "0.1.0"

@@ -35,7 +35,7 @@ def install_hnas(repo=Path(os.environ.get("HNAS_REPO", "..")), source=os.environ
     requirements = (repo / "requirements.txt").read_text()
     if shutil.which("nvidia-smi"):
         requirements = requirements.replace("paddlepaddle==", "paddlepaddle-gpu==")
-    pinned = [line for line in requirements.splitlines() if line.strip() and not line.startswith("#")]
+    pinned = [line.split("#")[0].strip() for line in requirements.splitlines() if line.split("#")[0].strip()]
     subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", *pinned])
     subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "-e", str(repo)])
     os.environ["HNAS_REPO"] = str(repo.resolve())

@@ -1,4 +1,5 @@
 """The walkthrough notebook runs top to bottom (tiny settings) and matches its builder."""
+import re
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,8 @@ def test_the_install_cell_clones_and_installs_the_pinned_stack_outside_a_checkou
     assert calls[0] == ["git", "clone", "--depth", "1", "https://example.org/hnas.git", "hnas_kit"]
     assert "paddlepaddle-gpu==2.6.2" in calls[1] and "paddlepaddle==2.6.2" not in calls[1]
     assert "paddleslim==2.6.0" in calls[1] and calls[2][-3:] == ["--no-deps", "-e", "hnas_kit"]
+    pinned = calls[1][calls[1].index("-q") + 1:]  # each a requirement pip accepts: NAME==VERSION, no comment
+    assert pinned and all(re.fullmatch(r"[A-Za-z0-9_.-]+==[0-9][A-Za-z0-9.]*", p) for p in pinned), pinned
 
 
 def test_the_install_cell_does_nothing_in_a_ready_checkout(monkeypatch):
