@@ -30,7 +30,8 @@ def test_walkthrough_runs_every_cell_without_error(tmp_path, monkeypatch):
                    resources={"metadata": {"path": str(tmp_path)}}).execute()  # raises on any cell error
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
-    assert (tmp_path / "run" / "export" / "inference.pdmodel").exists()
+    from hnas.compat import inference_program
+    assert (tmp_path / "run" / "export" / inference_program("inference")).exists()
     assert (tmp_path / "run" / "fused_zen.json.fusion.json").exists()  # the supernet fused with the Zen prior
     assert any("image/png" in o.get("data", {}) for o in outputs)  # the rank plot is shown
 
