@@ -6,6 +6,7 @@ import json
 import random
 import re
 import signal
+import time
 
 import pytest
 
@@ -146,8 +147,9 @@ def test_a_second_signal_stops_at_once(tmp_path):
     run = tmp_path / "run"
     process = run_hnas("train", "None", *tiny_flags(run, **TRAINING), wait=False)
     ready = _logged_step(run, 2)
-    while not ready():
+    while not ready():  # polled like kill_when, not in a busy loop that takes a core from the run
         assert process.poll() is None
+        time.sleep(0.02)
     process.send_signal(signal.SIGTERM)
     _, err = kill_when(process, lambda: True, signum=signal.SIGTERM, exit_within=30)
     assert process.returncode == 128 + signal.SIGTERM, err
