@@ -4,18 +4,22 @@ flag. The loops look at it between steps and between archs, write their checkpoi
 and raise Stopped; the command prints one `hnas:` line and exits 128 + the signal's number.
 
 A second signal, or no loop taking the request within STOP_GRACE seconds (a step stuck in a kernel,
-a wait on another process), exits at once with the same status: never a hang.
+a wait on another process), exits at once with the same status: never a hang. Signals within
+REPEAT_WINDOW seconds of the first are the same request: paddle.distributed.launch sends each worker
+SIGTERM up to three times, 0.2 s apart, while it is alive (and rank 0 may be writing its checkpoint).
 """
 import os
 import shlex
 import signal
 import sys
 import threading
+import time
 
 from hnas.errors import say
 
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
 STOP_GRACE = 600.0  # seconds: longer than one training step of the largest 2022 net on one GPU
+REPEAT_WINDOW = 2.0  # seconds: paddle.distributed.launch's repeats of one SIGTERM, with room for a loaded machine
 
 
 class Stopped(Exception):
@@ -30,19 +34,22 @@ class Stopped(Exception):
 class _Requests:
     def __init__(self):
         self.signum, self.grace, self.installed = None, STOP_GRACE, False
+        self.first_at = None  # time.monotonic() of the first signal
         self.shared = None  # in a pool worker: the signal its parent was asked to stop with (0: none)
         self.saved_at = None  # where the work was saved once a loop stopped
 
     def handle(self, signum, frame):
         name = signal.Signals(signum).name
-        if self.signum is not None:  # (paddle.distributed.launch sends its workers two)
+        if self.signum is not None and time.monotonic() - self.first_at < REPEAT_WINDOW:
+            return  # the same request repeated (paddle.distributed.launch)
+        if self.signum is not None:
             if self.saved_at is not None:
                 say(f"stopped by {name} at {self.saved_at}; to resume: {resume_command()}")
             else:
                 say(f"{name} again: stopping now, without saving; rerun the same command to resume from the last "
                     f"checkpoint")
             os._exit(128 + signum)
-        self.signum = signum  # the loop that stops says so, once
+        self.signum, self.first_at = signum, time.monotonic()  # the loop that stops says so, once
         timer = threading.Timer(self.grace, self._give_up, args=(signum,))
         timer.daemon = True
         timer.start()

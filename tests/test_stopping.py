@@ -143,19 +143,42 @@ def test_a_stopped_search_resumes_onto_the_same_results(scoring, tmp_path, signu
         assert (stopped / name).read_bytes() == (clean / name).read_bytes(), name
 
 
-def test_a_second_signal_stops_at_once(tmp_path):
-    run = tmp_path / "run"
-    process = run_hnas("train", "None", *tiny_flags(run, **TRAINING), wait=False)
-    ready = _logged_step(run, 2)
-    while not ready():  # polled like kill_when, not in a busy loop that takes a core from the run
-        assert process.poll() is None
-        time.sleep(0.02)
+def _busy_process(script_tail):
+    """A process with hnas's stop handler installed that prints 'busy' and then runs `script_tail`."""
+    import subprocess
+    import sys
+    from conftest import ROOT
+    script = ("import hnas, time\nfrom hnas import stopping\nstopping.install(grace=60)\n"
+              "print('busy', flush=True)\n" + script_tail)
+    process = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    assert process.stdout.readline() == "busy\n"
+    return process
+
+
+def test_a_second_signal_after_the_repeat_window_stops_at_once_without_saving():
+    from hnas.stopping import REPEAT_WINDOW
+    process = _busy_process("time.sleep(120)  # a step stuck in a kernel: no stop point\n")
     process.send_signal(signal.SIGTERM)
-    _, err = kill_when(process, lambda: True, signum=signal.SIGTERM, exit_within=30)
-    assert process.returncode == 128 + signal.SIGTERM, err
-    lines = [line for line in err.splitlines() if line.startswith("hnas:")]
-    assert len(lines) == 1 and ("SIGTERM again: stopping now" in lines[0] or "stopped by SIGTERM" in lines[0]), err
-    assert "Traceback" not in err and "FatalError" not in err, err
+    time.sleep(REPEAT_WINDOW + 0.5)
+    _, err = kill_when(process, lambda: True, signum=signal.SIGTERM, exit_within=15)
+    assert process.returncode == 128 + signal.SIGTERM
+    assert err.strip().splitlines() == [
+        "hnas: SIGTERM again: stopping now, without saving; rerun the same command to resume from the last checkpoint"]
+
+
+def test_signals_repeated_within_the_window_are_one_request_and_the_save_finishes():
+    """paddle.distributed.launch sends each worker SIGTERM up to three times, 0.2 s apart: rank 0,
+    writing its checkpoint meanwhile, must finish it and stop as after one signal."""
+    process = _busy_process("while stopping.requested() is None:\n    time.sleep(0.01)\n"
+                            "time.sleep(1.0)  # the checkpoint being written\n"
+                            "try:\n    stopping.stop_here('step 3, checkpoint saved')\n"
+                            "except stopping.Stopped as stop:\n    print('saved at', stop.where, flush=True)\n")
+    for _ in range(3):
+        process.send_signal(signal.SIGTERM)
+        time.sleep(0.2)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 0 and out == "saved at step 3, checkpoint saved\n", (out, err)
 
 
 def test_a_stopped_ground_truth_pool_stops_every_worker_and_the_rerun_gives_the_same_table(tmp_path):
@@ -199,15 +222,8 @@ def test_a_process_waiting_for_another_shard_stops_at_once(tmp_path):
     assert process.returncode == 128 + signal.SIGINT and "waiting for the other shards" in out, err
 
 
-def test_no_stop_point_within_the_grace_time_exits_at_once_never_a_hang(tmp_path):
-    import subprocess
-    import sys
-    from conftest import ROOT
-    script = ("import hnas, time\nfrom hnas import stopping\nstopping.install(grace=1)\n"
-              "print('busy', flush=True)\ntime.sleep(120)  # a step stuck in a kernel: no stop point\n")
-    process = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
-    assert process.stdout.readline() == "busy\n"
+def test_no_stop_point_within_the_grace_time_exits_at_once_never_a_hang():
+    process = _busy_process("stopping.install(grace=1)\ntime.sleep(120)  # a step stuck in a kernel: no stop point\n")
     _, err = kill_when(process, lambda: True, signum=signal.SIGTERM, exit_within=15)
     assert process.returncode == 128 + signal.SIGTERM
     assert err.strip().splitlines() == [
