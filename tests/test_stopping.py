@@ -143,12 +143,13 @@ def test_a_stopped_search_resumes_onto_the_same_results(scoring, tmp_path, signu
         assert (stopped / name).read_bytes() == (clean / name).read_bytes(), name
 
 
-def _busy_process(script_tail):
-    """A process with hnas's stop handler installed that prints 'busy' and then runs `script_tail`."""
+def _busy_process(script_tail, grace=60):
+    """A process with hnas's stop handler installed (`grace` seconds) that prints 'busy' and then
+    runs `script_tail`."""
     import subprocess
     import sys
     from conftest import ROOT
-    script = ("import hnas, time\nfrom hnas import stopping\nstopping.install(grace=60)\n"
+    script = (f"import hnas, time\nfrom hnas import stopping\nstopping.install(grace={grace})\n"
               "print('busy', flush=True)\n" + script_tail)
     process = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
@@ -223,7 +224,7 @@ def test_a_process_waiting_for_another_shard_stops_at_once(tmp_path):
 
 
 def test_no_stop_point_within_the_grace_time_exits_at_once_never_a_hang():
-    process = _busy_process("stopping.install(grace=1)\ntime.sleep(120)  # a step stuck in a kernel: no stop point\n")
+    process = _busy_process("time.sleep(120)  # a step stuck in a kernel: no stop point\n", grace=1)
     _, err = kill_when(process, lambda: True, signum=signal.SIGTERM, exit_within=15)
     assert process.returncode == 128 + signal.SIGTERM
     assert err.strip().splitlines() == [
