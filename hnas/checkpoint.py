@@ -5,6 +5,7 @@ import numpy as np
 import paddle
 
 from hnas.errors import HnasError
+from hnas.foreign_names import from_organisers_resnet20, is_organisers_resnet20
 from hnas.io import atomic_write, load_state, read_json, write_json
 from hnas.layout import CHECKPOINT_GLOBS, LATEST, STAGES, checkpoint_stem, mid_epoch_stem
 
@@ -106,15 +107,28 @@ def read_run_record(path):
     return record
 
 
-def load_params(network, path):
+def fitting_state(path, own, what="this model", optional=()):
+    """The state dict at `path` checked against `own` ({name: tensor}), names in the CVPR 2021
+    organisers' ResNet20 naming renamed first (hnas.foreign_names): one error naming what is
+    missing, of another shape, or extra (a tensor nothing would load is a sign of the wrong file).
+    Names containing one of `optional` may be missing (they keep their init)."""
     state = load_state(path)
     if not isinstance(state, dict):
         raise HnasError(f"checkpoint {path} does not hold a state dict")
-    own = network.state_dict()
-    missing = [k for k in own if k not in state]
-    wrong = [k for k in own if k in state and list(state[k].shape) != list(own[k].shape)]
-    if missing or wrong:
-        detail = f"{len(missing)} missing (e.g. {missing[0]})" if missing else f"shape mismatch at {wrong[0]}"
-        raise HnasError(f"checkpoint {path} does not fit this model: {detail}; "
-                        f"was it trained with another model config?")
-    network.set_state_dict(state)
+    if is_organisers_resnet20(state):
+        state = from_organisers_resnet20(state, f"checkpoint {path}")
+    missing = [k for k in own if k not in state and not any(part in k for part in optional)]
+    wrong = [f"{k} {list(state[k].shape)} (expected {list(own[k].shape)})"
+             for k in own if k in state and list(state[k].shape) != list(own[k].shape)]
+    extra = [k for k in state if k not in own]
+    if missing or wrong or extra:
+        problems = [f"{len(missing)} missing ({', '.join(missing[:3])})" if missing else "",
+                    f"wrong shape {', '.join(wrong[:3])}" if wrong else "",
+                    f"{len(extra)} tensors it has no place for ({', '.join(extra[:3])})" if extra else ""]
+        raise HnasError(f"checkpoint {path} does not fit {what}: {'; '.join(p for p in problems if p)}")
+    return state
+
+
+def load_params(network, path):
+    network.set_state_dict(fitting_state(path, network.state_dict(),
+                                         "this model (was it trained with another model config?)"))

@@ -17,6 +17,7 @@ MODEL_NAMES = ("resnet20",) + tuple("resnet48" if a == "relu" else f"resnet48_{a
 STRATEGIES = ("single_path", "dyna_batch", "sandwich", "standalone")
 SAMPLERS = ("uniform", "strict_fair", "params_pool", "progressive", "levels", "arch_pool")
 PARETO_PICKS = ("best", "worst")
+LIST_RANGES = {"cvpr2022_track1": "resnet48"}  # built-in train.sample_like ranges and their space
 PROXIES = ("flops", "params", "zen")
 DISTILL = ("none", "inplace", "teacher")
 DISTILL_LOSSES = ("kd", "mixed", "ce_kd", "alpha")
@@ -31,7 +32,7 @@ AMP_MODES = ("off", "fp16", "bf16")
 MODEL_SPACE = {name: "resnet20" if name == "resnet20" else "resnet48" for name in MODEL_NAMES}
 RESNET20_ONLY = ("conv", "bn", "fc", "always_project", "bn_running_stats", "residual_act")  # model keys
 STARTING_WEIGHTS = ("pretrained", "reorder")  # model keys that say where weights start, not which network
-PRETRAINED_MODELS = tuple(name for name, space in MODEL_SPACE.items() if space == "resnet48")
+REORDERING_MODELS = tuple(name for name, space in MODEL_SPACE.items() if space == "resnet48")
 MAX_SEED = 2 ** 32 - 1  # numpy's and scikit-learn's seeds are 32-bit
 WAIT_TIMEOUT = 6 * 3600  # seconds a sharded run waits for other shards' files with none appearing
 
@@ -69,8 +70,8 @@ class Model(Section):
     always_project: bool = Field(False, description="resnet20: a 1x1 projection on every block's shortcut")
     bn_running_stats: bool = Field(True, description="resnet20: BN keeps running statistics")
     residual_act: one_of(RESIDUAL_ACTS) = Field("relu", description="resnet20: activation after each residual add")
-    pretrained: Optional[str] = Field(None, description="largest-model weights to start from")
-    reorder: bool = Field(False, description="sort the pretrained channels by importance")
+    pretrained: Optional[str] = Field(None, description="largest-model weights to start from: the organisers' resnet48.pdparams (2022) or resnet20.pdparams (2021, their naming is recognised), or a stand-alone run's .pdparams of the largest arch")
+    reorder: bool = Field(False, description="resnet48: sort the pretrained channels by importance")
 
 
 class Train(Section):
@@ -115,6 +116,7 @@ class Train(Section):
     max_params: Optional[float] = Field(None, ge=0, description="train only archs with at most these parameters")
     arch_pool: Optional[str] = Field(None, description="sampler arch_pool: an arch file to draw from")
     arch_pool_size: int = Field(100, ge=1, description="sampler arch_pool / params_pool: pool size")
+    sample_like: Optional[str] = Field(None, description="train where you score: draw only the choices of each gene that an arch list uses (an arch file, or built-in ranges: " + ", ".join(LIST_RANGES) + "); scoring still takes any arch")
     init_checkpoint: Optional[str] = Field(None, description="start a fresh run from a trained supernet's weights")
     fewshot_gene: Optional[str] = Field(None, description="few-shot: split the space on this gene (c19, depth3, ...)")
     fewshot_parts: int = Field(2, ge=2, description="few-shot: number of sub-supernets")
@@ -210,9 +212,8 @@ class Recipe(Section):
                        if getattr(self.model, key) != Model.model_fields[key].default]
             if changed:
                 problems.append(f"{', '.join(changed)}: resnet20 options; model {name} has none of them")
-        if self.model.pretrained and name not in PRETRAINED_MODELS:
-            problems.append(f"model.pretrained: model {name} cannot start from a pretrained largest model (the "
-                            f"resnet48 models can)")
+        if self.model.reorder and name not in REORDERING_MODELS:
+            problems.append(f"model.reorder: model {name} cannot reorder channels (the resnet48 models can)")
         progressive = [f"train.{key} progressive" for key in ("sampler", "middle_sampler")
                        if getattr(self.train, key) == "progressive"]
         if progressive and self.space != "resnet48":
@@ -220,6 +221,9 @@ class Recipe(Section):
                             f"not {self.space}")
         if self.train.branch_epoch is not None and "branch" not in (self.model.conv, self.model.bn, self.model.fc):
             problems.append("train.branch_epoch needs multi-branch sharing (model conv, bn or fc: branch)")
+        if LIST_RANGES.get(self.train.sample_like, self.space) != self.space:
+            problems.append(f"train.sample_like {self.train.sample_like}: ranges of search space "
+                            f"{LIST_RANGES[self.train.sample_like]}, not {self.space}")
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -9,6 +9,7 @@ A run directory (hnas train, hnas standalone):
   result.json                                 a stand-alone run's test accuracy and loss
   skipped_images.txt                          unreadable images its data loaders skipped
   fewshot.json, partIofK/                     a few-shot run's split and its parts
+  sample_ranges.json                          the per-gene choices training drew from (train.sample_like)
   stages.json, N-name/                        a multi-stage run's stages and their runs
   .hnas.lock                                  held by the process writing it
 
@@ -29,6 +30,7 @@ VISUALDL = "vdl"
 RESULT = "result.json"
 SKIPPED_IMAGES = "skipped_images.txt"
 FEWSHOT = "fewshot.json"
+SAMPLE_RANGES = "sample_ranges.json"
 STAGES = "stages.json"
 SEARCH_STATE = "state.json"  # hnas search's score book and trajectory, in its output folder
 ABLATION_CELL = "cell.json"  # one ablation cell's measured rows, in its run directory

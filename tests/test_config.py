@@ -82,7 +82,7 @@ BAD = [
      "rank_form pgonas draws num_archs - 2 extra pairs"),
     ({"train.pareto_window": 1}, "train.pareto_window 1 (expected less than 1)"),
     ({"model.name": "resnet48_mish"}, "model.name resnet48_mish belongs to search space resnet48, not resnet20"),
-    ({"model.pretrained": "w.pdparams"}, "model.pretrained: model resnet20 cannot start from a pretrained"),
+    ({"model.reorder": True}, "model.reorder: model resnet20 cannot reorder channels"),
     ({"train.branch_epoch": 2}, "train.branch_epoch needs multi-branch sharing"),
     ({"stages": [{"name": "a", "train.strategy": "dyna_batch"}]}, "stage 'a': 1 bad value: train: distill inplace"),
 ]

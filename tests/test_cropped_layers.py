@@ -24,6 +24,7 @@ def twins(make):
     (lambda: SuperConv2D(6, 8, 3, padding=1), [2, 6, 5, 5], {}),
     (lambda: SuperLinear(6, 8), [3, 4], {"channel": 5}),
 ])
+@pytest.mark.every_stack
 def test_conv_and_linear_match_paddleslim_in_outputs_and_gradients(make, shape, kwargs):
     original, cropped = twins(make)
     x = paddle.randn(shape)
@@ -73,6 +74,7 @@ def test_a_crop_is_kept_only_inside_keeping_crops_and_dropped_when_it_ends():
         np.testing.assert_allclose(layer(x, channel=5).numpy(), 2.0 * first.numpy(), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.every_stack
 def test_resofa_runs_only_cropped_layers_and_sees_new_weights_after_set_state_dict():
     supernet = ResOFA(num_classes=10)
     kinds = {type(layer) for layer in supernet.model.sublayers()}

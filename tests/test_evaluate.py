@@ -41,6 +41,7 @@ def test_bad_entries_are_all_reported_before_any_work(tmp_path):
     assert "'arch4'" in message and "position 20 is 99" in message and "\n" not in message
 
 
+@pytest.mark.every_stack
 @pytest.mark.parametrize("bn_mode", ["supernet", "calib_train", "calib_test", "batch"])
 def test_every_bn_mode_scores_and_keeps_keys_in_order(trained_run, arch_list, tmp_path, bn_mode):
     out = tmp_path / "out.json"
@@ -106,6 +107,7 @@ def test_loss_metric_and_min_max_normalisation(trained_run, arch_list, tmp_path)
     assert all(e["acc"] < 0 for e in json.loads(raw.read_text()).values())  # -cross-entropy
 
 
+@pytest.mark.every_stack
 def test_interrupted_scoring_resumes_to_the_same_file(trained_run, arch_list, tmp_path, monkeypatch):
     config = tiny_config(trained_run, **{"eval.save_every": 1})
     clean = tmp_path / "clean.json"

@@ -8,7 +8,7 @@ import hnas
 # lowest first; a module may import its own part and any part of a lower layer
 LAYERS = [
     {"errors", "__init__", "config_schema", "layout"},
-    {"io", "interfaces", "image_subsets", "progress", "fingerprint", "compat", "stopping"},
+    {"io", "interfaces", "image_subsets", "progress", "fingerprint", "compat", "stopping", "foreign_names"},
     {"plots", "parallel", "spaces", "config", "lock"},
     {"archfile", "checkpoint"},
     {"data", "models", "metrics", "score_store", "precision"},

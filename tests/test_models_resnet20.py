@@ -40,6 +40,7 @@ VARIANTS = [  # together these cover every conv, BN and FC sharing variant
 ]
 
 
+@pytest.mark.every_stack
 @pytest.mark.parametrize("options", VARIANTS, ids=lambda o: "-".join(str(v) for v in o.values()))
 def test_exported_standalone_matches_supernet(options):
     paddle.seed(0)
@@ -166,3 +167,66 @@ def test_the_branch_flag_is_read_once_when_a_state_loads_not_in_every_forward(mo
     with paddle.no_grad():
         fresh(paddle.randn([2, 3, 8, 8]))
     assert syncs == []
+
+
+def _organisers_resnet20(path, num_classes=10, seed=3):
+    """A full-width ResNet20 with trained-looking BN statistics, saved under the CVPR 2021
+    organisers' tensor names (conv1.conv1.0/1, layer{s}.{i}.conv1.0/1, .downsample.0/1, fc), as
+    pretrained_model/resnet20.pdparams holds them; returns the net."""
+    from hnas.foreign_names import to_organisers_resnet20
+    paddle.seed(seed)
+    net = ResNet20(SPACE.largest(), num_classes=num_classes)
+    net.train()
+    net(paddle.randn([8, 3, 8, 8]))
+    net.eval()
+    state = to_organisers_resnet20(net.state_dict())
+    assert "conv1.conv1.0.weight" in state and "layer2.0.downsample.1._mean" in state and "layer3.2.conv2.1.bias" in state
+    paddle.save(state, str(path))
+    return net
+
+
+@pytest.mark.every_stack
+def test_the_organisers_2021_weights_load_as_a_teacher_and_as_a_supernets_start(tmp_path):
+    from hnas.checkpoint import load_params
+    from hnas.errors import HnasError
+    path = tmp_path / "resnet20.pdparams"
+    original = _organisers_resnet20(path)
+    x = paddle.randn([4, 3, 8, 8])
+    expected = original(x).numpy()
+    teacher = ResNet20(SPACE.largest(), num_classes=10)
+    load_params(teacher, path)  # as train.teacher_checkpoint and `hnas standalone --init` read it
+    teacher.eval()
+    np.testing.assert_array_equal(teacher(x).numpy(), expected)
+    for sharing in ("full", "independent"):
+        supernet = ResNet20Supernet(num_classes=10, conv=sharing, bn=sharing, fc=sharing)
+        supernet.load_pretrained(path)
+        supernet.set_arch(SPACE.largest())
+        supernet.eval()
+        np.testing.assert_allclose(supernet(x).numpy(), expected, rtol=1e-5, atol=1e-5)
+        smaller = UniformSampler(SPACE, seed=2).draw(0)  # any arch starts from the largest's leading slices
+        standalone = ResNet20(smaller, num_classes=10)
+        standalone.set_state_dict(supernet.export_state(smaller))
+        exported_conv = standalone.blocks[4].conv1.weight.numpy()
+        np.testing.assert_array_equal(exported_conv, original.blocks[4].conv1.weight.numpy()[:exported_conv.shape[0], :exported_conv.shape[1]])
+    # a file with a tensor nothing would load is refused, naming it
+    state = paddle.load(str(path))
+    state["layer1.0.se.fc.weight"] = paddle.zeros([2])
+    paddle.save(state, str(tmp_path / "extra.pdparams"))
+    with pytest.raises(HnasError, match=r"organisers' ResNet20 naming but has 1 tensors that naming does not have \(e.g. layer1.0.se.fc.weight"):
+        load_params(teacher, tmp_path / "extra.pdparams")
+    state = teacher.state_dict()
+    state["head.weight"] = paddle.zeros([2])
+    paddle.save(state, str(tmp_path / "extra_hnas.pdparams"))
+    with pytest.raises(HnasError, match=r"1 tensors it has no place for \(head.weight\)"):
+        ResNet20Supernet(num_classes=10).load_pretrained(tmp_path / "extra_hnas.pdparams")
+
+
+def test_hnas_train_distils_from_and_starts_from_the_organisers_2021_file(tmp_path):
+    from conftest import run_hnas, tiny_flags
+    path = tmp_path / "resnet20.pdparams"
+    _organisers_resnet20(path)
+    flags = tiny_flags(tmp_path / "run", **{"train.epochs": 1, "model.pretrained": path, "train.distill": "teacher",
+                                            "train.teacher_checkpoint": path, "train.strategy": "dyna_batch"})
+    code, out, err = run_hnas("train", "None", *flags)
+    assert code == 0, err
+    assert (tmp_path / "run" / "epoch_0001.pdparams").exists()

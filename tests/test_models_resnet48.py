@@ -64,6 +64,7 @@ def test_registry_refuses_mismatched_models_and_options():
         create_supernet("resnet48", 10, name="resnet48_gelu")
 
 
+@pytest.mark.every_stack
 def test_exported_standalone_matches_supernet(supernet):
     x = paddle.randn([4, 3, 32, 32])
     supernet.train()
@@ -124,6 +125,7 @@ def test_calibration_writes_the_mean_of_batch_statistics(supernet):
     np.testing.assert_allclose(stem_bn._mean.numpy()[:width], expected, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.every_stack
 def test_pretrained_load_and_reorder_keep_the_largest_function(tmp_path):
     paddle.seed(1)
     teacher = ResNet48(SPACE.largest(), num_classes=5)
@@ -144,5 +146,21 @@ def test_pretrained_load_and_reorder_keep_the_largest_function(tmp_path):
     assert np.all(np.diff(importance) <= 0)
     ResOFA(num_classes=5, outer_act="prelu").load_pretrained(path)  # PReLU slopes keep their init
     paddle.save({"fc.weight": paddle.zeros([3, 3])}, str(tmp_path / "foreign.pdparams"))
-    with pytest.raises(HnasError, match="not a largest ResNet48 with 5 classes: missing blocks.0.conv.weight"):
+    with pytest.raises(HnasError, match=r"does not fit a largest ResNet48 with 5 classes: \d+ missing \(blocks.0.conv.weight"):
         ResOFA(num_classes=5).load_pretrained(tmp_path / "foreign.pdparams")
+
+
+def test_the_constructors_take_an_arch_string_and_anything_else_is_one_clear_error():
+    from hnas.errors import ArchError
+    from hnas.models import ResNet20
+    from hnas.spaces import ResNet20Space
+    text = "1252233313000000223212122253130000000000006515000000"  # the 45k list's arch1
+    assert ResNet48(text, num_classes=3).arch == SPACE.parse(text)
+    small20 = ResNet20Space().format(ResNet20Space().smallest())
+    assert ResNet20(small20, num_classes=3).arch == ResNet20Space().smallest()
+    with pytest.raises(ArchError, match="expected a 52-character arch string or a ResNet48Arch, got tuple"):
+        ResNet48(tuple(range(5)))
+    with pytest.raises(ArchError, match="expected 52 digits"):
+        ResNet48(text[:-1])
+    with pytest.raises(ArchError, match="expected a tuple of 20 channel counts"):
+        ResNet20Space().validate(("4", "8"))

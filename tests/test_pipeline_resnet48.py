@@ -8,8 +8,10 @@ import pytest
 from conftest import load_anchor
 from hnas.config import load_config
 from hnas.evaluate.run import evaluate_arch_file
+from hnas.layout import SAMPLE_RANGES
 from hnas.models import ResNet48
 from hnas.spaces import ResNet48Space, build_sampler
+from hnas.spaces.list_ranges import ListRanges
 from hnas.train.plans import StepPlan
 from hnas.train.run import train_supernet
 
@@ -113,6 +115,11 @@ def test_pretrained_teacher_dyna_batch_and_progressive_shrinking(image_folder, t
         "train.teacher_checkpoint": str(pretrained), "train.lr_reference_batch": 256, "train.epochs": 2})
     trainer = train_supernet(config)
     assert trainer.global_step == 6
+    record = json.loads((tmp_path / "run" / SAMPLE_RANGES).read_text())  # the 2022 recipes train where the 45k list is
+    ranges = ListRanges.builtin(SPACE, "cvpr2022_track1")
+    assert record == {"source": "built-in ranges cvpr2022_track1", "ranges": ranges.describe()}
+    drawn = [arch for step in range(6) for arch, _ in trainer.plan(step)]
+    assert all(value is None or value in ranges.choices[name] for a in drawn for name, value in SPACE.gene_values(a).items())
     phase0 = [arch for step in range(3) for arch, _ in trainer.plan(step)]
     assert all(code == 1 for a in phase0 for blocks in a.stages for pair in blocks for code in pair)
     assert trainer.schedule.base_lr == pytest.approx(0.01 * 8 / 256)  # scaled by batch

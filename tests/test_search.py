@@ -145,6 +145,7 @@ def _exported_equals_supernet(config, run, arch, out):
     return report
 
 
+@pytest.mark.every_stack
 def test_export_matches_the_supernet_and_fine_tunes(trained_run, tmp_path, capsys):
     from hnas.cli import main
     from hnas.train.run import train_standalone
@@ -167,6 +168,7 @@ def test_export_matches_the_supernet_and_fine_tunes(trained_run, tmp_path, capsy
     assert "arch '--arch'" in capsys.readouterr().err
 
 
+@pytest.mark.every_stack
 def test_search_and_export_a_resnet48_supernet(image_folder, tmp_path):
     from test_pipeline_resnet48 import tiny48
     from hnas.search.run import search

@@ -68,6 +68,7 @@ def _params_digest(run_dir):
     return latest, {k: np.asarray(v) for k, v in state.items()}
 
 
+@pytest.mark.every_stack
 def test_interrupted_run_resumes_to_the_same_weights(tmp_path, monkeypatch):
     train_supernet(tiny_config(tmp_path / "clean", **{"train.epochs": 3}))
     restore = crash_training_at_step(monkeypatch, 8)  # in epoch two

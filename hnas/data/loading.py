@@ -108,6 +108,7 @@ class GuardedLoader:
             pin_thread = pin_memory_thread(batches)
             if pin_thread is not None:
                 pin_thread.join(timeout=10)
+            shut_down_workers(batches)  # the other workers stop too, so nothing they say follows the error line
             raise HnasError(message) from None
 
 

@@ -46,7 +46,7 @@ class ResNet20(nn.Layer):
     def __init__(self, arch, num_classes=100, always_project=False, bn_running_stats=True, residual_act="relu"):
         super().__init__()
         space = ResNet20Space()
-        self.arch = space.validate(tuple(arch))
+        self.arch = arch = space.parse(arch) if isinstance(arch, str) else space.validate(tuple(arch))
         self.stem_conv = nn.Conv2D(3, arch[0], 3, 1, 1, bias_attr=False)
         self.stem_bn = batch_norm(arch[0], bn_running_stats)
         self.blocks = nn.LayerList([BasicBlock(spec, bn_running_stats, residual_act)

@@ -80,7 +80,7 @@ class ResNet48(nn.Layer):
     def __init__(self, arch, num_classes=1000, outer_act="relu", space=None):
         super().__init__()
         self.space = space or ResNet48Space()
-        self.arch = self.space.validate(arch)
+        self.arch = self.space.parse(arch) if isinstance(arch, str) else self.space.validate(arch)
         specs = self.space.blocks(self.arch)
         self.blocks = nn.LayerList(
             [StemBlock(self.space.stem_width(self.arch))]

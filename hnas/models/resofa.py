@@ -17,12 +17,11 @@ import paddle
 from paddleslim.nas.ofa.ofa import OFABase
 from paddleslim.nas.ofa.convert_super import Convert, supernet
 
-from hnas.errors import HnasError
 from hnas.compat.cropped_layers import crop_super_layers, keeping_crops
 from hnas.models.bn_modes import BatchNormModes, BatchNormModesMixin
 from hnas.models.resnet48 import ResNet48
 from hnas.spaces.resnet48 import RATIOS, ResNet48Space
-from hnas.io import load_state
+from hnas.checkpoint import fitting_state
 
 
 def plain_name(name):
@@ -91,26 +90,10 @@ class ResOFA(BatchNormModesMixin, OFABase):
     def load_pretrained(self, path, reorder=False):
         """Load a largest-model state dict (the competition's resnet48.pdparams, or a stand-alone
         ResNet48(largest) checkpoint). Activation parameters it lacks (PReLU slopes) keep their init."""
-        state = load_state(path)
-        if not isinstance(state, dict):
-            raise HnasError(f"pretrained checkpoint {path} does not hold a state dict")
-        own = self.model.state_dict()
-        matched, missing, wrong = {}, [], []
-        for name, tensor in own.items():
-            key = plain_name(name)
-            if key not in state:
-                if ".act." not in key:
-                    missing.append(key)
-                continue
-            if list(state[key].shape) != list(tensor.shape):
-                wrong.append(f"{key} {list(state[key].shape)} (expected {list(tensor.shape)})")
-                continue
-            matched[name] = state[key]
-        if missing or wrong:
-            problems = [f"missing {', '.join(missing[:3])}" if missing else "",
-                        f"wrong shape {', '.join(wrong[:3])}" if wrong else ""]
-            raise HnasError(f"pretrained checkpoint {path} is not a largest ResNet48 with {self.num_classes} "
-                            f"classes: {'; '.join(p for p in problems if p)}")
+        names = {plain_name(name): name for name in self.model.state_dict()}
+        state = fitting_state(path, {plain_name(n): t for n, t in self.model.state_dict().items()},
+                              f"a largest ResNet48 with {self.num_classes} classes", optional=(".act.",))
+        matched = {names[key]: tensor for key, tensor in state.items()}
         self.model.set_state_dict(matched)
         if reorder:
             self.model.reorder_channels()

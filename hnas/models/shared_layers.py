@@ -100,6 +100,10 @@ class SharedConv2D(Branching, nn.Layer):
     def weight(self, cin, cout):
         return getattr(self, "w_" + sharing_key(self.sharing, cin, cout, self.branch_for(cout)))[:cout, :cin]
 
+    def start_from(self, weight):
+        """Every sharing key's weight from `weight` (the widest choice's): the slice it would use."""
+        _start_from(self, {"w": weight})
+
     def forward(self, x, cin, cout):
         return F.conv2d(x, self.weight(cin, cout), stride=self.stride, padding=self.padding)
 
@@ -139,6 +143,9 @@ class SharedLinear(Branching, nn.Layer):
         weight, bias = self.params(cin)
         return F.linear(x, weight, bias)
 
+    def start_from(self, weight, bias):
+        _start_from(self, {"w": weight, "b": bias})
+
 
 class SharedBatchNorm(Branching, nn.Layer):
     """BatchNorm over a slice of channels, with one set of parameters and running statistics per
@@ -164,6 +171,9 @@ class SharedBatchNorm(Branching, nn.Layer):
         key = self.statistics_key(cin, cout)
         return tuple(getattr(self, f"{name}_{key}")[:cout] for name in ("w", "b", "mean", "var"))
 
+    def start_from(self, weight, bias, mean, var):
+        _start_from(self, {"w": weight, "b": bias, "mean": mean, "var": var})
+
     def statistics_key(self, cin, cout):
         """The sharing key whose running statistics this (in, out) choice normalises with."""
         return sharing_key(self.sharing, cin, cout, self.branch_for(cout))
@@ -176,3 +186,14 @@ class SharedBatchNorm(Branching, nn.Layer):
         # them on the device; momentum 1.0 leaves them as they are (batch statistics only)
         momentum = self._momentum if self.training and self.running_stats else 1.0
         return F.batch_norm(x, mean, var, weight, bias, training=True, momentum=momentum, epsilon=self.epsilon)
+
+
+@paddle.no_grad()
+def _start_from(layer, sources):
+    """Set each of `layer`'s FIELD_KEY tensors to the leading slice of sources[FIELD] it has room for."""
+    tensors = list(layer.named_parameters(include_sublayers=False)) + list(layer.named_buffers(include_sublayers=False))
+    for name, tensor in tensors:
+        field, _, key = name.partition("_")
+        if field in sources and key:
+            source = paddle.to_tensor(sources[field])
+            tensor.set_value(source[tuple(slice(0, n) for n in tensor.shape)].astype(tensor.dtype))

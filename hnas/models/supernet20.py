@@ -1,13 +1,20 @@
 """The ResNet20 channel supernet: the stand-alone ResNet20 with shared, sliced layers."""
 from contextlib import nullcontext
 
+import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
+from hnas.checkpoint import fitting_state
 from hnas.models.bn_modes import BatchNormModes, BatchNormModesMixin
-from hnas.models.resnet20 import residual_activation
+from hnas.models.resnet20 import ResNet20, residual_activation
 from hnas.models.shared_layers import Branching, SharedBatchNorm, SharedConv2D, SharedLinear
 from hnas.spaces.resnet20 import CLASSIFIER_POSITION, NUM_BLOCKS, STAGE_FIRST_BLOCKS, ResNet20Space
+
+
+# the stand-alone layer's tensors each shared layer starts from (same layer names in both nets)
+STANDALONE_FIELDS = {SharedConv2D: ("weight",), SharedLinear: ("weight", "bias"),
+                     SharedBatchNorm: ("weight", "bias", "_mean", "_variance")}
 
 
 class SuperBlock(nn.Layer):
@@ -41,7 +48,7 @@ class ResNet20Supernet(BatchNormModesMixin, nn.Layer):
                  always_project=False, bn_running_stats=True, residual_act="relu"):
         super().__init__()
         self.space = ResNet20Space()
-        self.always_project = always_project
+        self.num_classes, self.always_project, self.residual_act = num_classes, always_project, residual_act
         ch = self.space.choices
         self.stem_conv = SharedConv2D((3,), ch[0], 3, 1, conv)
         self.stem_bn = SharedBatchNorm((3,), ch[0], bn, bn_running_stats)
@@ -69,6 +76,25 @@ class ResNet20Supernet(BatchNormModesMixin, nn.Layer):
 
     def is_branched(self):
         return any(layer.is_branched() for layer in self.sublayers() if isinstance(layer, Branching))
+
+    @paddle.no_grad()
+    def load_pretrained(self, path, reorder=False):
+        """Start every shared weight from a full-width ResNet20: the CVPR 2021 organisers'
+        pretrained_model/resnet20.pdparams (their naming is recognised) or an `hnas standalone` run
+        of the largest arch. Each sharing key's weight starts as the slice of the largest's tensor
+        its widest choice uses; shortcuts the largest arch has none of, and residual-activation
+        slopes the file lacks, keep their init. `reorder` is ResNet48's (the schema allows it only there)."""
+        largest = ResNet20(self.space.largest(), self.num_classes, self.always_project, residual_act=self.residual_act)
+        state = fitting_state(path, largest.state_dict(), f"a largest ResNet20 with {self.num_classes} classes",
+                              optional=(".act.",))
+        for name, layer in self.named_sublayers():
+            fields = STANDALONE_FIELDS.get(type(layer))
+            if fields and f"{name}.weight" in state:
+                layer.start_from(*(state[f"{name}.{field}"] for field in fields))
+        own = dict(self.named_parameters())
+        for name, tensor in state.items():
+            if ".act." in name:
+                own[name].set_value(paddle.to_tensor(tensor))
 
     def set_state_dict(self, state_dict, *args, **kwargs):
         """Load a state, and with it whether the layers are branched (they mirror that flag)."""

@@ -55,6 +55,9 @@ class ResNet20Space:
 
     def validate(self, arch, key=None):
         where = f"arch {key!r}" if key is not None else "arch"
+        if isinstance(arch, str) or not all(isinstance(value, int) for value in arch):
+            raise ArchError(f"{where}: expected a tuple of {NUM_POSITIONS} channel counts (or parse the arch string "
+                            f"first), got {arch!r:.80}")
         if len(arch) != NUM_POSITIONS:
             raise ArchError(f"{where}: expected {NUM_POSITIONS} channel counts, got {len(arch)}")
         for position, (value, allowed) in enumerate(zip(arch, self.choices)):

@@ -98,6 +98,9 @@ class ResNet48Space:
 
     def validate(self, arch, key=None, text=None):
         where = f"arch {key!r}" if key is not None else "arch"
+        if not isinstance(arch, ResNet48Arch):
+            raise ArchError(f"{where}: expected a {ARCH_LENGTH}-character arch string or a ResNet48Arch, got "
+                            f"{type(arch).__name__} {arch!r:.80}")
         shown = text if text is not None else _safe_format(self, arch)
         if arch.image_code not in IMAGE_SIZES:
             raise ArchError(f"{where} {shown!r}: image-size code (position 1) is {arch.image_code}, "
@@ -182,9 +185,10 @@ class ResNet48Space:
             return tuple(names + [f"s{s + 1}.conv2" for s in range(4)])
         return tuple(names + [f"s{s + 1}b{i + 1}.conv2" for s, i in self._slots()] + ["stem"])
 
-    def gene_choices(self):
-        depths = [tuple(range(lo, hi + 1)) for lo, hi in DEPTH_RANGES]
-        return tuple(depths + [WIDTH_CODES] * (len(self.gene_names()) - 4))
+    def gene_choices(self, depth_choices=None, codes=WIDTH_CODES):
+        """Every gene's choices, or those a progressive phase allows (as sample() takes them)."""
+        depths = [tuple(depth_choices[s] if depth_choices else range(lo, hi + 1)) for s, (lo, hi) in enumerate(DEPTH_RANGES)]
+        return tuple(depths + [tuple(codes)] * (len(self.gene_names()) - 4))
 
     def to_genes(self, arch):
         def per_slot(which):

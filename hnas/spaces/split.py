@@ -7,7 +7,7 @@ sampling, the gene choices search may use and validation all stay inside the par
 step plans and search run on it unchanged.
 """
 from hnas.errors import ArchError, HnasError
-from hnas.interfaces import ElasticDepthSpace
+from hnas.spaces.view import SpaceView, view_of
 
 
 def _groups(choices, parts):
@@ -45,56 +45,18 @@ class SpaceSplit:
         if not 0 <= index < self.parts:
             raise HnasError(f"few-shot part {index} does not exist: the split on {self.gene} has parts "
                             f"0..{self.parts - 1}")
-        return (ElasticSubSpace if isinstance(self.space, ElasticDepthSpace) else SubSpace)(self, index)
+        return view_of(SubSpace, self.space, self, index)
 
 
-class SubSpace:
+class SubSpace(SpaceView):
     """The archs of one part, with the Space protocol of the whole space."""
 
     MAX_TRIES = 1000
 
-    def __init__(self, split, index):
+    def __init__(self, base, split, index):
+        super().__init__(base)
         self.split, self.index = split, index
-        self.base, self.allowed = split.space, split.groups[index]
-        self.name = self.base.name
-
-    # what a part does not restrict is the whole space's
-    def parse(self, text, key=None):
-        return self.base.parse(text, key)
-
-    def format(self, arch):
-        return self.base.format(arch)
-
-    @property
-    def elastic_depth(self):
-        return self.base.elastic_depth
-
-    def gene_names(self):
-        return self.base.gene_names()
-
-    def to_genes(self, arch):
-        return self.base.to_genes(arch)
-
-    def from_genes(self, genes):
-        return self.base.from_genes(genes)
-
-    def canonical(self, arch):
-        return self.base.canonical(arch)
-
-    def gene_values(self, arch):
-        return self.base.gene_values(arch)
-
-    def blocks(self, arch, *args, **kwargs):
-        return self.base.blocks(arch, *args, **kwargs)
-
-    def image_size(self, arch):
-        return self.base.image_size(arch)
-
-    def count_params(self, arch, *args, **kwargs):
-        return self.base.count_params(arch, *args, **kwargs)
-
-    def count_flops(self, arch, *args, **kwargs):
-        return self.base.count_flops(arch, *args, **kwargs)
+        self.allowed = split.groups[index]
 
     def _with_gene(self, arch, value):
         genes = list(self.base.to_genes(arch))
@@ -127,15 +89,3 @@ class SubSpace:
                 return arch
         raise HnasError(f"few-shot part {self.index} ({self.split.gene} in {list(self.allowed)}): no arch of "
                         f"it in {self.MAX_TRIES} draws of the sampler")
-
-
-class ElasticSubSpace(SubSpace):
-    """A part of an elastic-depth space (hnas.interfaces.ElasticDepthSpace)."""
-
-    @property
-    def depth_ranges(self):
-        return self.base.depth_ranges
-
-    @property
-    def width_codes(self):
-        return self.base.width_codes

@@ -11,7 +11,8 @@ from hnas.build import (data_from_config, loader_options, model_meta, scorer_for
 from hnas.checkpoint import CheckpointDir, load_params, resolve_checkpoint, restore_optimizer
 from hnas.data.loading import data_loader
 from hnas.errors import HnasError
-from hnas.layout import CHECKPOINT_GLOBS, CONFIG, FEWSHOT, LATEST, RESULT, SKIPPED_IMAGES, part_dir
+from hnas.config_schema import LIST_RANGES
+from hnas.layout import CHECKPOINT_GLOBS, CONFIG, FEWSHOT, LATEST, RESULT, SAMPLE_RANGES, SKIPPED_IMAGES, part_dir
 from hnas.interfaces import StartsFromPretrained
 from hnas.fingerprint import training_precision, training_settings
 from hnas.io import check_writable, write_json
@@ -21,6 +22,7 @@ from hnas.scoring import fixed_batches, loss_and_accuracy
 from hnas.proxies import build_prior
 from hnas.proxies.limits import Limits
 from hnas.spaces import build_sampler, get_space
+from hnas.spaces.list_ranges import ListRanges, ranged
 from hnas.spaces.pareto import ParetoAware, ParetoAwareByPrior
 from hnas.spaces.samplers import WithinLimits
 from hnas.spaces.split import SpaceSplit
@@ -159,8 +161,24 @@ def train_supernet(config, fresh=False, part=None):
         check_writable(run_dir)
     elif part is not None:
         raise HnasError(f"--part {part}: this recipe trains one supernet; set train.fewshot_gene to split it")
+    ranges = _list_ranges(config) if t["sample_like"] else None
     with _only_writer(run_dir):
-        return _train_supernet_into(run_dir, config, space, fresh)
+        if ranges and _is_main_process():
+            write_json(run_dir / SAMPLE_RANGES, {"source": ranges.source, "ranges": ranges.describe()}, indent=1)
+        return _train_supernet_into(run_dir, config, ranged(space, ranges) if ranges else space, fresh)
+
+
+def _list_ranges(config):
+    """train.sample_like's per-gene ranges: built-in, or read off an arch file."""
+    like, space = config["train"]["sample_like"], get_space(config["space"])
+    if like in LIST_RANGES:
+        ranges = ListRanges.builtin(space, like)
+    else:
+        archs = [space.parse(text, key) for key, text in read_arch_file(like, space)]
+        ranges = ListRanges.from_archs(space, archs, f"arch list {like}")
+    if _is_main_process():
+        print(f"training draws inside {ranges.summary(space)}")
+    return ranges
 
 
 def _only_writer(run_dir):
@@ -176,7 +194,7 @@ def _train_supernet_into(run_dir, config, space, fresh):
     data = data_from_config(config, run_dir / SKIPPED_IMAGES)
     meta = dict(model_meta(config, data), recipe=training_settings(config, ("space", "data", "model", "train")))
     supernet = supernet_from_meta(meta)
-    if config["model"]["pretrained"]:  # the recipe schema allows it only for models that can load one
+    if config["model"]["pretrained"]:  # every supernet kind starts from a largest model (StartsFromPretrained)
         assert isinstance(supernet, StartsFromPretrained)
         supernet.load_pretrained(config["model"]["pretrained"], reorder=config["model"]["reorder"])
     steps_per_epoch = _steps_per_epoch(data, config["data"]["batch_size"])
