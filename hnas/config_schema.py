@@ -14,7 +14,7 @@ FC_SHARING = ("full", "independent", "branch")
 RESIDUAL_ACTS = ("relu", "prelu")
 OUTER_ACTIVATION_NAMES = ("relu", "prelu", "mish", "swish", "selu")
 MODEL_NAMES = ("resnet20",) + tuple("resnet48" if a == "relu" else f"resnet48_{a}" for a in OUTER_ACTIVATION_NAMES)
-STRATEGIES = ("single_path", "dyna_batch", "sandwich", "standalone")
+STRATEGIES = ("single_path", "dyna_batch", "sandwich", "size_biased", "standalone")  # the last: stand-alone runs only
 SAMPLERS = ("uniform", "strict_fair", "params_pool", "progressive", "levels", "arch_pool")
 PARETO_PICKS = ("best", "worst")
 LIST_RANGES = {"cvpr2022_track1": "resnet48"}  # built-in train.sample_like ranges and their space
@@ -116,6 +116,9 @@ class Train(Section):
     max_params: Optional[float] = Field(None, ge=0, description="train only archs with at most these parameters")
     arch_pool: Optional[str] = Field(None, description="sampler arch_pool: an arch file to draw from")
     arch_pool_size: int = Field(100, ge=1, description="sampler arch_pool / params_pool: pool size")
+    size_candidates: int = Field(400, ge=1, description="strategy size_biased: archs drawn per step, of which the num_archs largest train")
+    size_extra_every: int = Field(3, ge=0, description="strategy size_biased: one more random arch every N steps (0: never)")
+    size_scaled_loss: bool = Field(False, description="strategy size_biased: scale each arch's loss by its width sum over the largest's")
     sample_like: Optional[str] = Field(None, description="train where you score: draw only the choices of each gene that an arch list uses (an arch file, or built-in ranges: " + ", ".join(LIST_RANGES) + "); scoring still takes any arch")
     init_checkpoint: Optional[str] = Field(None, description="start a fresh run from a trained supernet's weights")
     fewshot_gene: Optional[str] = Field(None, description="few-shot: split the space on this gene (c19, depth3, ...)")
@@ -146,6 +149,9 @@ class Train(Section):
             problems.append(f"rank_form pgonas draws num_archs - 2 extra pairs beside a sandwich and has no margin: "
                             f"needs strategy sandwich, num_archs >= 3 and rank_margin 0, got {self.strategy}, "
                             f"{self.num_archs}, {self.rank_margin}")
+        if self.strategy == "size_biased" and self.pareto:
+            problems.append("pareto picks one arch among candidates; strategy size_biased picks the largest itself: "
+                            "use one of them")
         if problems:
             raise ValueError("train: " + "; ".join(problems))
         return self

@@ -19,7 +19,11 @@ Beside an output file OUT (hnas test, proxy, fuse, predict):
   OUT.fusion.json        the fusion record            OUT.predict.json the predictor's record
   OUT.prior_NAME-HASH.json  a prior computed for OUT's arch list
   OUT.lock               held by the process writing OUT
+
+hnas's cache (HNAS_CACHE, else $XDG_CACHE_HOME/hnas or ~/.cache/hnas):
+  digits/split-...npz    the digits set's split per scikit-learn version and split settings
 """
+import os
 import re
 from pathlib import Path
 
@@ -112,3 +116,14 @@ def lock(output):
     """The lock file of an output: DIR/.hnas.lock for a directory, FILE.lock for a file."""
     output = Path(output)
     return output / DIRECTORY_LOCK if output.is_dir() else _beside(output, ".lock")
+
+
+def cache_root():
+    """Where hnas keeps what it can recompute: HNAS_CACHE, else $XDG_CACHE_HOME/hnas, else ~/.cache/hnas."""
+    if os.environ.get("HNAS_CACHE"):
+        return Path(os.environ["HNAS_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hnas"
+
+
+def digits_split_file(root, sklearn_version, test_size, train_size, split_seed):
+    return Path(root) / "digits" / f"split-sklearn{sklearn_version}-test{test_size}-train{train_size}-seed{split_seed}.npz"

@@ -257,3 +257,22 @@ def test_idx_bad_file_from_the_cli_is_one_line_exit_2(tmp_path):
     assert run.returncode == 2, run.stderr
     lines = [line for line in run.stderr.splitlines() if line.startswith("hnas: error")]
     assert len(lines) == 1 and "train-labels-idx1-ubyte.gz: bad IDX magic number none" in lines[0], run.stderr
+
+
+def test_the_digits_split_is_cached_per_setting_and_read_back_without_scikit_learn(tmp_path, monkeypatch):
+    from hnas.data.sources import _split_digits, load_digits
+    monkeypatch.setenv("HNAS_CACHE", str(tmp_path / "cache"))
+    fresh = _split_digits(96, 192, 3)
+    first = load_digits(96, 192, 3)
+    [cached] = (tmp_path / "cache" / "digits").glob("split-sklearn*-test96-train192-seed3.npz")
+    monkeypatch.setitem(sys.modules, "sklearn", None)  # any import of scikit-learn now fails
+    second = load_digits(96, 192, 3)
+    for a, b, c in zip(fresh, first, second):
+        assert a.dtype == b.dtype == c.dtype and np.array_equal(a, b) and np.array_equal(a, c)
+    cached.write_bytes(b"not an npz")  # a damaged cache is computed again and rewritten
+    monkeypatch.delitem(sys.modules, "sklearn")
+    assert all(np.array_equal(a, b) for a, b in zip(fresh, load_digits(96, 192, 3)))
+    assert np.load(cached)["x_train"].shape == fresh[0].shape
+    (tmp_path / "a_file").write_text("")
+    monkeypatch.setenv("HNAS_CACHE", str(tmp_path / "a_file" / "cache"))  # a cache that cannot be written
+    assert all(np.array_equal(a, b) for a, b in zip(_split_digits(96, 192, 4), load_digits(96, 192, 4)))

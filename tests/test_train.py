@@ -28,6 +28,22 @@ def test_sandwich_plan_is_largest_smallest_then_sampled():
     assert StepPlan("single_path", SPACE, sampler)(4) == [(sampler.draw(4), "labels")]
 
 
+def test_size_biased_plan_trains_the_largest_of_its_draws_and_a_random_one_every_third_step():
+    from hnas.train.size_biased import SizeBiasedPlan, width_sum
+    sampler = UniformSampler(SPACE, seed=0)
+    plan = SizeBiasedPlan(SPACE, sampler, num_archs=3, candidates=20, extra_every=3, scale_loss=True)
+    for step in (4, 6):
+        trained = plan(step)
+        candidates = [sampler.draw(step * 20 + j, step) for j in range(20)]
+        chosen = [arch for arch, _ in trained[:3]]
+        assert all(target == "labels" for _, target in trained) and plan(step) == trained
+        assert all(arch in candidates for arch in chosen)
+        assert min(width_sum(SPACE, a) for a in chosen) >= max(width_sum(SPACE, a) for a in candidates if a not in chosen)
+        assert len(trained) == (4 if step % 3 == 0 else 3)
+    assert plan.loss_scale(SPACE.largest()) == 1.0 and 0 < plan.loss_scale(SPACE.smallest()) < 0.5
+    assert SizeBiasedPlan(SPACE, sampler, num_archs=3, candidates=20).loss_scale(SPACE.smallest()) == 1.0
+
+
 def test_one_step_accumulates_every_arch_gradient():
     """train_batch = sum of each arch's gradients, then exactly one optimizer step."""
     from hnas.models import ResNet20Supernet
@@ -142,7 +158,9 @@ def test_more_epochs_continue_on_the_longer_schedule(tmp_path):
     {"train.same_batch": False, "train.middle_sampler": "params_pool"},
     {"train.distill_loss": "mixed", "model.always_project": True, "model.bn_running_stats": False,
      "data.augment": "cutout"},
-], ids=["single-path", "sandwich-different-batches", "2nd-place-mixed"])
+    {"train.strategy": "size_biased", "train.distill": "none", "train.num_archs": 2, "train.size_candidates": 8,
+     "train.size_scaled_loss": True},
+], ids=["single-path", "sandwich-different-batches", "2nd-place-mixed", "size-biased"])
 def test_strategies_train(tmp_path, overrides):
     trainer = train_supernet(tiny_config(tmp_path, **{"train.epochs": 1, "train.eval_every": 1, **overrides}))
     assert trainer.global_step == 6

@@ -4,9 +4,13 @@ import tarfile
 import zipfile
 from pathlib import Path
 
+from importlib.metadata import version
+
 import numpy as np
 
 from hnas.errors import HnasError
+from hnas.io import atomic_write
+from hnas.layout import cache_root, digits_split_file
 
 CIFAR100_MEMBERS = {"train": "cifar-100-python/train", "test": "cifar-100-python/test"}
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
@@ -94,7 +98,30 @@ def load_npz(path):
 
 def load_digits(test_size=None, train_size=None, split_seed=0):
     """scikit-learn's bundled 8x8 handwritten digits (real, offline) as 3-channel uint8 images;
-    a stratified split with `test_size` (default 0.2) held out."""
+    a stratified split with `test_size` (default 0.2) held out. The split is cached per scikit-learn
+    version (hnas.layout.digits_split_file): importing scikit-learn takes about a second, and every
+    digits command would pay it."""
+    cache = digits_split_file(cache_root(), version("scikit-learn"), test_size, train_size, split_seed)
+    try:
+        with np.load(cache) as saved:
+            return tuple(saved[name] for name in DIGITS_SPLIT)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):  # absent, or unreadable: compute it again
+        pass
+    split = _split_digits(test_size, train_size, split_seed)
+    def write(tmp):
+        with open(tmp, "wb") as file:
+            np.savez(file, **dict(zip(DIGITS_SPLIT, split)))
+    try:
+        atomic_write(cache, write)
+    except OSError:  # a read-only home: the run goes on without the cache
+        pass
+    return split
+
+
+DIGITS_SPLIT = ("x_train", "y_train", "x_test", "y_test")
+
+
+def _split_digits(test_size, train_size, split_seed):
     from sklearn.datasets import load_digits as sklearn_digits
     from sklearn.model_selection import train_test_split
 

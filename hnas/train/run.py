@@ -30,6 +30,7 @@ from hnas.train.callbacks import BranchAt, Checkpointer, NaNGuard, ProgressBar, 
 from hnas.train.losses import PairwiseRankLoss
 from hnas.train.optim import build_optimizer
 from hnas.train.plans import StepPlan
+from hnas.train.size_biased import SizeBiasedPlan
 from hnas.train.trainer import Trainer
 
 
@@ -214,10 +215,14 @@ def _train_supernet_into(run_dir, config, space, fresh):
     middle = _pareto_aware(config, space, data, sampler_named(t["middle_sampler"])) if t["middle_sampler"] else sampler
     rank_loss = _rank_loss(config, space, data)
     extra_pairs = rank_loss is not None and rank_loss.form == "pgonas"
-    plan = StepPlan(t["strategy"], space, middle if t["strategy"] == "sandwich" else sampler,
-                    t["num_archs"], t["distill"],
-                    rank_sampler=sampler_named("uniform", t["seed"] + 1) if extra_pairs else None,
-                    rank_pairs=t["num_archs"] - 2 if extra_pairs else 0)
+    if t["strategy"] == "size_biased":
+        plan = SizeBiasedPlan(space, sampler, t["num_archs"], t["distill"], t["size_candidates"],
+                              t["size_extra_every"], t["size_scaled_loss"])
+    else:
+        plan = StepPlan(t["strategy"], space, middle if t["strategy"] == "sandwich" else sampler,
+                        t["num_archs"], t["distill"],
+                        rank_sampler=sampler_named("uniform", t["seed"] + 1) if extra_pairs else None,
+                        rank_pairs=t["num_archs"] - 2 if extra_pairs else 0)
     scorer = scorer_for(supernet, data, config)
 
     def epoch_eval():

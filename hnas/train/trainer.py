@@ -152,6 +152,9 @@ class Trainer(paddle.Model):
                     kept["label_losses"].append(label_cross_entropy(logits, y))
                     continue
                 loss = self._subnet_loss(target, logits, x, y, inplace_logits)
+                scale = self.plan.loss_scale(arch)
+                if scale != 1.0:
+                    loss = loss * scale
                 tied = self.rank_loss is not None and not self.plan.rank_pairs
                 if tied:
                     label_loss = loss if target == "labels" else label_cross_entropy(logits, y)
