@@ -14,7 +14,7 @@ FC_SHARING = ("full", "independent", "branch")
 RESIDUAL_ACTS = ("relu", "prelu")
 OUTER_ACTIVATION_NAMES = ("relu", "prelu", "mish", "swish", "selu")
 MODEL_NAMES = ("resnet20",) + tuple("resnet48" if a == "relu" else f"resnet48_{a}" for a in OUTER_ACTIVATION_NAMES)
-STRATEGIES = ("single_path", "dyna_batch", "sandwich", "size_biased", "standalone")  # the last: stand-alone runs only
+STRATEGIES = ("single_path", "dyna_batch", "sandwich", "size_biased", "nsas", "standalone")  # the last: stand-alone runs only
 SAMPLERS = ("uniform", "strict_fair", "params_pool", "progressive", "levels", "arch_pool")
 PARETO_PICKS = ("best", "worst")
 LIST_RANGES = {"cvpr2022_track1": "resnet48"}  # built-in train.sample_like ranges and their space
@@ -119,6 +119,11 @@ class Train(Section):
     size_candidates: int = Field(400, ge=1, description="strategy size_biased: archs drawn per step, of which the num_archs largest train")
     size_extra_every: int = Field(3, ge=0, description="strategy size_biased: one more random arch every N steps (0: never)")
     size_scaled_loss: bool = Field(False, description="strategy size_biased: scale each arch's loss by its width sum over the largest's")
+    nsas_archive: int = Field(10, ge=2, description="strategy nsas: archs in the diverse archive trained every step beside num_archs sampled ones")
+    nsas_recent: int = Field(100, ge=1, description="strategy nsas: recently sampled archs that may replace an archive member")
+    nsas_knn: int = Field(9, ge=1, description="strategy nsas: an arch's diversity is its mean distance to this many nearest archive members")
+    nsas_refresh_every: int = Field(500, ge=1, description="strategy nsas: redraw the archive every N steps")
+    nsas_weight: float = Field(0.5, gt=0, lt=1, description="strategy nsas: loss weight of the sampled archs; the archive shares the rest")
     sample_like: Optional[str] = Field(None, description="train where you score: draw only the choices of each gene that an arch list uses (an arch file, or built-in ranges: " + ", ".join(LIST_RANGES) + "); scoring still takes any arch")
     init_checkpoint: Optional[str] = Field(None, description="start a fresh run from a trained supernet's weights")
     fewshot_gene: Optional[str] = Field(None, description="few-shot: split the space on this gene (c19, depth3, ...)")
@@ -149,9 +154,9 @@ class Train(Section):
             problems.append(f"rank_form pgonas draws num_archs - 2 extra pairs beside a sandwich and has no margin: "
                             f"needs strategy sandwich, num_archs >= 3 and rank_margin 0, got {self.strategy}, "
                             f"{self.num_archs}, {self.rank_margin}")
-        if self.strategy == "size_biased" and self.pareto:
-            problems.append("pareto picks one arch among candidates; strategy size_biased picks the largest itself: "
-                            "use one of them")
+        if self.strategy in ("size_biased", "nsas") and self.pareto:
+            problems.append(f"pareto picks one arch among candidates, which strategy {self.strategy} does not "
+                            f"train: use one of them")
         if problems:
             raise ValueError("train: " + "; ".join(problems))
         return self

@@ -40,8 +40,37 @@ def test_size_biased_plan_trains_the_largest_of_its_draws_and_a_random_one_every
         assert all(arch in candidates for arch in chosen)
         assert min(width_sum(SPACE, a) for a in chosen) >= max(width_sum(SPACE, a) for a in candidates if a not in chosen)
         assert len(trained) == (4 if step % 3 == 0 else 3)
-    assert plan.loss_scale(SPACE.largest()) == 1.0 and 0 < plan.loss_scale(SPACE.smallest()) < 0.5
-    assert SizeBiasedPlan(SPACE, sampler, num_archs=3, candidates=20).loss_scale(SPACE.smallest()) == 1.0
+    entries = [(SPACE.largest(), "labels"), (SPACE.smallest(), "labels")]
+    largest, smallest = plan.loss_scales(0, entries)
+    assert largest == 1.0 and 0 < smallest < 0.5
+    assert SizeBiasedPlan(SPACE, sampler, num_archs=3, candidates=20).loss_scales(0, entries) is None
+
+
+def test_nsas_keeps_a_diverse_archive_that_a_resumed_run_or_another_rank_replays_exactly():
+    from hnas.train.nsas import NsasPlan
+    sampler = UniformSampler(SPACE, seed=1)
+
+    def plan():
+        return NsasPlan(SPACE, sampler, num_archs=2, archive_size=5, recent=12, knn=3, refresh_every=20)
+    running = plan()
+    archives = [running.archive(step) for step in range(45)]  # step by step, as training runs
+    assert all(len(archive) == 5 for archive in archives)
+    assert set(map(SPACE.format, archives[20])) <= set(map(SPACE.format, running._fresh(20) + running._recent(20, 2)))
+    resumed = plan()
+    assert resumed.archive(37) == archives[37] and resumed.archive(44) == archives[44]  # replayed from step 20
+    assert [arch for arch, _ in running(30)] == running._sampled(30) + archives[30]
+    scales = running.loss_scales(30, running(30))
+    assert scales == [0.5, 0.5] + [0.1] * 5
+    # an update only ever raises the replaced member's distance to the rest of the archive
+    archive, probe = list(archives[10]), plan()
+    for step in range(11, 19):
+        for j, arch in enumerate(probe._sampled(step)):
+            vectors = np.stack([probe._vector(a) for a in archive])
+            nearest = int(np.argmin(np.abs(vectors - probe._vector(arch)).mean(axis=1)))
+            rest = np.delete(vectors, nearest, axis=0)
+            before = probe._knn_scores(probe._vector(archive[nearest])[None], rest)[0]
+            probe._update(archive, arch, step, j + 1)
+            assert probe._knn_scores(probe._vector(archive[nearest])[None], rest)[0] >= before
 
 
 def test_one_step_accumulates_every_arch_gradient():
@@ -160,7 +189,9 @@ def test_more_epochs_continue_on_the_longer_schedule(tmp_path):
      "data.augment": "cutout"},
     {"train.strategy": "size_biased", "train.distill": "none", "train.num_archs": 2, "train.size_candidates": 8,
      "train.size_scaled_loss": True},
-], ids=["single-path", "sandwich-different-batches", "2nd-place-mixed", "size-biased"])
+    {"train.strategy": "nsas", "train.distill": "none", "train.sampler": "uniform", "train.num_archs": 1,
+     "train.nsas_archive": 3, "train.nsas_recent": 4, "train.nsas_knn": 2, "train.nsas_refresh_every": 4},
+], ids=["single-path", "sandwich-different-batches", "2nd-place-mixed", "size-biased", "nsas"])
 def test_strategies_train(tmp_path, overrides):
     trainer = train_supernet(tiny_config(tmp_path, **{"train.epochs": 1, "train.eval_every": 1, **overrides}))
     assert trainer.global_step == 6

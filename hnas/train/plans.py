@@ -2,7 +2,8 @@
 
 Strategies: single_path (one sampled arch, SPOS), dyna_batch (num_archs sampled archs, OFA's
 dynamic_batch_size), sandwich (largest + smallest + num_archs - 2 sampled), standalone;
-size_biased (the num_archs largest of many draws) is hnas.train.size_biased's.
+size_biased (the num_archs largest of many draws) is hnas.train.size_biased's, nsas (sampled
+archs plus a diverse archive) hnas.train.nsas's.
 A plan is a pure function of the global step, so every rank and every resumed run agrees.
 Targets: "labels" (cross-entropy), "inplace" (the largest arch's logits in the same step),
 "teacher" (a fixed, separately trained teacher network), "rank" (drawn in pairs only for the
@@ -23,9 +24,10 @@ class StepPlan:
         k = 2 * self.rank_pairs
         return self._trained(step) + [(self.rank_sampler.draw(step * k + j, step), "rank") for j in range(k)]
 
-    def loss_scale(self, arch):
-        """The factor on `arch`'s loss (hnas.train.size_biased scales by size)."""
-        return 1.0
+    def loss_scales(self, step, entries):
+        """A factor on each entry's loss of self(step) (`entries`), or None for all 1
+        (hnas.train.size_biased scales by size, hnas.train.nsas weighs its archive)."""
+        return None
 
     def _trained(self, step):
         student = "labels" if self.distill == "none" else self.distill

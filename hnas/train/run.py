@@ -30,6 +30,7 @@ from hnas.train.callbacks import BranchAt, Checkpointer, NaNGuard, ProgressBar, 
 from hnas.train.losses import PairwiseRankLoss
 from hnas.train.optim import build_optimizer
 from hnas.train.plans import StepPlan
+from hnas.train.nsas import NsasPlan
 from hnas.train.size_biased import SizeBiasedPlan
 from hnas.train.trainer import Trainer
 
@@ -218,6 +219,9 @@ def _train_supernet_into(run_dir, config, space, fresh):
     if t["strategy"] == "size_biased":
         plan = SizeBiasedPlan(space, sampler, t["num_archs"], t["distill"], t["size_candidates"],
                               t["size_extra_every"], t["size_scaled_loss"])
+    elif t["strategy"] == "nsas":
+        plan = NsasPlan(space, sampler, t["num_archs"], t["distill"], t["nsas_archive"], t["nsas_recent"],
+                        t["nsas_knn"], t["nsas_refresh_every"], t["nsas_weight"])
     else:
         plan = StepPlan(t["strategy"], space, middle if t["strategy"] == "sandwich" else sampler,
                         t["num_archs"], t["distill"],

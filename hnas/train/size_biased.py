@@ -32,5 +32,7 @@ class SizeBiasedPlan(StepPlan):
             chosen.append(self.sampler.draw(-1 - step, step))  # a stream of its own
         return [(arch, student) for arch in chosen]
 
-    def loss_scale(self, arch):
-        return width_sum(self.space, arch) / self.largest_width if self.scale_loss else 1.0
+    def loss_scales(self, step, entries):
+        if not self.scale_loss:
+            return None
+        return [width_sum(self.space, arch) / self.largest_width for arch, _ in entries]

@@ -137,7 +137,9 @@ class Trainer(paddle.Model):
         images, targets = inputs[0], labels[0]
         step_losses, inplace_logits = [], None
         kept = {"archs": [], "losses": [], "label_losses": []}
-        for i, (arch, target) in enumerate(self.plan(self.global_step)):
+        entries = self.plan(self.global_step)
+        scales = self.plan.loss_scales(self.global_step, entries)
+        for i, (arch, target) in enumerate(entries):
             x, y = (images, targets) if self.same_batch or i == 0 else self.extra_batches()
             if target == "inplace" and x is not images:
                 inplace_logits = self._reference_logits(self.plan.space.largest(), x)
@@ -152,9 +154,8 @@ class Trainer(paddle.Model):
                     kept["label_losses"].append(label_cross_entropy(logits, y))
                     continue
                 loss = self._subnet_loss(target, logits, x, y, inplace_logits)
-                scale = self.plan.loss_scale(arch)
-                if scale != 1.0:
-                    loss = loss * scale
+                if scales is not None:
+                    loss = loss * scales[i]
                 tied = self.rank_loss is not None and not self.plan.rank_pairs
                 if tied:
                     label_loss = loss if target == "labels" else label_cross_entropy(logits, y)
