@@ -107,14 +107,17 @@ def read_run_record(path):
     return record
 
 
-def fitting_state(path, own, what="this model", optional=()):
+def fitting_state(path, own, what="this model", optional=(), prefix=""):
     """The state dict at `path` checked against `own` ({name: tensor}), names in the CVPR 2021
     organisers' ResNet20 naming renamed first (hnas.foreign_names): one error naming what is
     missing, of another shape, or extra (a tensor nothing would load is a sign of the wrong file).
-    Names containing one of `optional` may be missing (they keep their init)."""
+    Names containing one of `optional` may be missing (they keep their init). `prefix`: only the
+    tensors under it, without it (the supernet inside a contrastive stage's checkpoint)."""
     state = load_state(path)
     if not isinstance(state, dict):
         raise HnasError(f"checkpoint {path} does not hold a state dict")
+    if prefix:
+        state = {name[len(prefix):]: tensor for name, tensor in state.items() if name.startswith(prefix)}
     if is_organisers_resnet20(state):
         state = from_organisers_resnet20(state, f"checkpoint {path}")
     missing = [k for k in own if k not in state and not any(part in k for part in optional)]
@@ -129,6 +132,6 @@ def fitting_state(path, own, what="this model", optional=()):
     return state
 
 
-def load_params(network, path):
+def load_params(network, path, prefix=""):
     network.set_state_dict(fitting_state(path, network.state_dict(),
-                                         "this model (was it trained with another model config?)"))
+                                         "this model (was it trained with another model config?)", prefix=prefix))

@@ -75,6 +75,9 @@ class Supernet(Protocol):
     def __call__(self, images) -> Any:
         """Logits of the active subnet."""
 
+    def features(self, images) -> Any:
+        """The active subnet's feature map before global pooling (a contrastive stage embeds it)."""
+
     def bn_stats_mode(self, mode: str) -> AbstractContextManager:
         """Within the block, BatchNorm uses `mode` (hnas.models.bn_modes.MODES); normal after."""
 

@@ -222,3 +222,31 @@ def test_few_shot_parts_split_on_a_stage_depth_score_the_real_list(trained48, im
     archs.write_text(json.dumps({k: real[k] for k in keys}))
     evaluate_arch_file(config, run, archs, out)
     assert list(json.loads(out.read_text())) == keys
+
+
+def test_the_2022_first_place_recipe_trains_from_the_organisers_weights_and_scores_the_list(image_folder, tmp_path):
+    """configs/cvpr2022_track1_1st.yaml end to end at 32 px: the contrastive stage and the size-biased
+    stage, from a resnet48.pdparams in the organisers' naming, then a slice of the real list scored."""
+    from hnas.config import command_line_over_stages
+    from hnas.train.stages import train_recipe
+    paddle.seed(0)
+    pretrained = tmp_path / "resnet48.pdparams"
+    paddle.save(ResNet48(SPACE.largest(), num_classes=3).state_dict(), str(pretrained))
+    run = tmp_path / "run"
+    config = tiny48(image_folder, run, "configs/cvpr2022_track1_1st.yaml", **{
+        "model.pretrained": str(pretrained), "train.teacher_checkpoint": str(pretrained),
+        "train.size_candidates": 6, "train.moco_queue": 16})
+    config = command_line_over_stages(config, {"train.epochs": 1, "train.lr": 0.01, "train.warmup_epochs": 0})
+    trainer = train_recipe(config)
+    stages = json.loads((run / "stages.json").read_text())
+    assert [s["kind"] for s in stages] == ["contrastive", "supernet"]
+    assert trainer.plan.candidates == 6 and len(trainer.plan(0)) == 3 + 1  # the 3 largest, and a random one at step 0
+    ranges = ListRanges.builtin(SPACE, "cvpr2022_track1")
+    assert all(value is None or value in ranges.choices[name]
+               for arch, _ in trainer.plan(1) for name, value in SPACE.gene_values(arch).items())
+    real = load_anchor("cvpr2022_track1_test_45k.json")
+    keys = list(real)[:3]
+    archs = tmp_path / "slice.json"
+    archs.write_text(json.dumps({k: real[k] for k in keys}))
+    evaluate_arch_file(config, run, archs, tmp_path / "submission.json")
+    assert list(json.loads((tmp_path / "submission.json").read_text())) == keys

@@ -1,4 +1,5 @@
 """Wiring a recipe into a training run: data + space + model + plan -> Trainer -> checkpoints."""
+import dataclasses
 import random
 from contextlib import nullcontext
 from pathlib import Path
@@ -9,6 +10,7 @@ from hnas.archfile import read_arch_file
 from hnas.build import (data_from_config, loader_options, model_meta, scorer_for, seed_everything,
                         standalone_from_config, supernet_from_meta)
 from hnas.checkpoint import CheckpointDir, load_params, resolve_checkpoint, restore_optimizer
+
 from hnas.data.loading import data_loader
 from hnas.errors import HnasError
 from hnas.config_schema import LIST_RANGES
@@ -30,6 +32,7 @@ from hnas.train.callbacks import BranchAt, Checkpointer, NaNGuard, ProgressBar, 
 from hnas.train.losses import PairwiseRankLoss
 from hnas.train.optim import build_optimizer
 from hnas.train.plans import StepPlan
+from hnas.train import contrastive
 from hnas.train.nsas import NsasPlan
 from hnas.train.size_biased import SizeBiasedPlan
 from hnas.train.trainer import Trainer
@@ -202,7 +205,7 @@ def _train_supernet_into(run_dir, config, space, fresh):
     steps_per_epoch = _steps_per_epoch(data, config["data"]["batch_size"])
     limits = training_limits(config, space, data)
     if t["init_checkpoint"]:
-        load_params(supernet, resolve_checkpoint(t["init_checkpoint"])[0])  # a resumed run overrides it
+        load_supernet_weights(supernet, t["init_checkpoint"])  # a resumed run overrides it
     pool = ([arch for arch in (space.parse(text) for _, text in read_arch_file(t["arch_pool"], space))
              if _in_space(space, arch)] if t["arch_pool"] else None)
 
@@ -249,6 +252,44 @@ def _train_supernet_into(run_dir, config, space, fresh):
                                run_dir, meta)
 
 
+def load_supernet_weights(supernet, source):
+    """A supernet's weights from a run directory or .pdparams: a supernet run's, or the supernet's
+    part of a contrastive stage's."""
+    params, meta = resolve_checkpoint(source)
+    load_params(supernet, params, prefix=contrastive.SUPERNET if meta.get("kind") == contrastive.KIND else "")
+
+
+def train_contrastive(config, fresh=False):
+    """A contrastive stage (hnas.train.contrastive) into output.dir: the supernet's largest arch,
+    started from model.pretrained or train.init_checkpoint like a supernet run."""
+    t = config["train"]
+    run_dir = Path(config["output"]["dir"])
+    check_writable(run_dir)
+    with _only_writer(run_dir):
+        if fresh and _is_main_process():
+            _fresh_start(run_dir)
+        seed_everything(t["seed"])
+        data = data_from_config(config, run_dir / SKIPPED_IMAGES)
+        meta = dict(model_meta(config, data), kind=contrastive.KIND,
+                    recipe=training_settings(config, ("space", "data", "model", "train")))
+        supernet = supernet_from_meta(meta)
+        if config["model"]["pretrained"]:
+            supernet.load_pretrained(config["model"]["pretrained"], reorder=config["model"]["reorder"])
+        if t["init_checkpoint"]:
+            load_supernet_weights(supernet, t["init_checkpoint"])
+        space = get_space(config["space"])
+        channels = space.blocks(space.largest())[-1].cout
+        net = contrastive.ContrastiveNet(supernet, supernet_from_meta(meta), channels, t["moco_dim"], t["moco_queue"],
+                                         t["moco_momentum"], t["moco_temperature"], t["seed"])
+        trainer = contrastive.ContrastiveTrainer(net, contrastive.ContrastivePlan(space), data.image_size,
+                                                 precision=Precision(t["amp"], "train.amp"))
+        if _is_main_process():
+            write_json(run_dir / CONFIG, config, indent=2)
+        views = dataclasses.replace(data, train=contrastive.TwoViews.of(data.train))
+        return _prepare_resume_fit(trainer, config, views, dict(t, batch_size=config["data"]["batch_size"]),
+                                   run_dir, meta)
+
+
 def training_limits(config, space, data):
     t = config["train"]
     limits = Limits(space, data.num_classes, data.image_size, config["model"], t["min_flops"], t["max_flops"],
@@ -271,7 +312,8 @@ def _prepare_resume_fit(trainer, config, data, recipe, run_dir, meta):
         lr *= recipe["batch_size"] * paddle.distributed.get_world_size() / recipe["lr_reference_batch"]
     warmup = recipe["warmup_steps"] if recipe.get("warmup_epochs") is None \
         else int(recipe["warmup_epochs"] * steps_per_epoch)
-    optimizer, schedule = build_optimizer(trainer.network.parameters(), lr, recipe["momentum"],
+    trainable = [param for param in trainer.network.parameters() if not param.stop_gradient]
+    optimizer, schedule = build_optimizer(trainable, lr, recipe["momentum"],
                                 recipe["weight_decay"], steps_per_epoch * recipe["epochs"],
                                 warmup, recipe["clip_norm"], recipe.get("nesterov", False))
     trainer.prepare(optimizer, paddle.nn.CrossEntropyLoss(), schedule)

@@ -6,6 +6,8 @@ output.dir/N-name, in order:
                    a teacher (train.distill: teacher) and name none get it as train.teacher_checkpoint
   kind: supernet   (default) a supernet, started from the previous supernet stage's weights unless
                    it sets train.init_checkpoint itself
+  kind: contrastive  the supernet's largest arch trained self-supervised (hnas.train.contrastive),
+                   started and handed on like a supernet stage
 
 Every stage resumes like a run of its own, so rerunning the command continues where it stopped;
 hnas test and export read the last stage (stages.json at output.dir names it).
@@ -28,7 +30,7 @@ def plan_stages(config):
         kind = stage.get("kind", "supernet")
         out = stage_dir(root, i, stage["name"])
         cfg = with_overrides(dict(config, stages=None), {**overrides, "output.dir": str(out)}, stage=True)
-        if kind == "supernet":
+        if kind in ("supernet", "contrastive"):
             t = cfg["train"]
             if t["distill"] == "teacher" and not t["teacher_checkpoint"]:
                 if teacher is None:
@@ -48,7 +50,7 @@ def plan_stages(config):
 
 def train_stages(config, fresh=False, part=None):
     """Train every stage in order; returns the last supernet stage's Trainer."""
-    from hnas.train.run import train_standalone, train_supernet
+    from hnas.train.run import train_contrastive, train_standalone, train_supernet
     planned = plan_stages(config)
     root = Path(config["output"]["dir"])
     write_json(root / STAGES, [{"name": name, "kind": kind, "dir": Path(cfg["output"]["dir"]).name}
@@ -59,6 +61,8 @@ def train_stages(config, fresh=False, part=None):
         if kind == "largest":
             space = get_space(cfg["space"])
             train_standalone(cfg, space.format(space.largest()), out_dir=cfg["output"]["dir"], fresh=fresh)
+        elif kind == "contrastive":
+            train_contrastive(cfg, fresh=fresh)
         else:
             trainer = train_supernet(cfg, fresh=fresh, part=part)
     return trainer
