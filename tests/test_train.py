@@ -80,8 +80,9 @@ def test_one_step_accumulates_every_arch_gradient():
     net = ResNet20Supernet(num_classes=10)
     archs = [SPACE.largest(), UniformSampler(SPACE, seed=1).draw(0)]
 
-    class TwoArchs:
-        space = SPACE
+    class TwoArchs(StepPlan):
+        def __init__(self):
+            super().__init__("dyna_batch", SPACE)
 
         def __call__(self, step):
             return [(a, "labels") for a in archs]
