@@ -91,7 +91,7 @@ class Train(Section):
     sampler: one_of(SAMPLERS) = Field("uniform", description="how archs are drawn")
     middle_sampler: Optional[one_of(SAMPLERS)] = Field(None, description="sandwich: sampler of the middle archs")
     num_archs: int = Field(4, ge=1, description="archs per step")
-    phase_epochs: int = Field(1, ge=1, description="progressive / levels samplers: epochs per phase")
+    phase_epochs: Union[int, List[int]] = Field(1, description="progressive / levels samplers: epochs per phase (progressive: or one count per phase)")
     depth_phases: int = Field(2, ge=1, description="progressive sampler: depth phases")
     width_phases: int = Field(3, ge=1, description="progressive sampler: width phases; levels: width levels")
     pareto: Optional[one_of(PARETO_PICKS)] = Field(None, description="Pareto-aware sampling: train the best or worst candidate")
@@ -158,6 +158,11 @@ class Train(Section):
             problems.append(f"rank_form pgonas draws num_archs - 2 extra pairs beside a sandwich and has no margin: "
                             f"needs strategy sandwich, num_archs >= 3 and rank_margin 0, got {self.strategy}, "
                             f"{self.num_archs}, {self.rank_margin}")
+        per_phase = self.phase_epochs if isinstance(self.phase_epochs, list) else [self.phase_epochs]
+        if isinstance(self.phase_epochs, list) and "levels" in (self.sampler, self.middle_sampler):
+            problems.append("phase_epochs: the levels sampler takes one count of epochs per phase, not a list")
+        if any(epochs < 0 for epochs in per_phase) or (not isinstance(self.phase_epochs, list) and self.phase_epochs < 1):
+            problems.append(f"phase_epochs {self.phase_epochs!r}: expected a count >= 1, or a list of counts >= 0")
         if self.strategy in ("size_biased", "nsas") and self.pareto:
             problems.append(f"pareto picks one arch among candidates, which strategy {self.strategy} does not "
                             f"train: use one of them")

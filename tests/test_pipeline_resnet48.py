@@ -224,19 +224,34 @@ def test_few_shot_parts_split_on_a_stage_depth_score_the_real_list(trained48, im
     assert list(json.loads(out.read_text())) == keys
 
 
-def test_the_2022_first_place_recipe_trains_from_the_organisers_weights_and_scores_the_list(image_folder, tmp_path):
-    """configs/cvpr2022_track1_1st.yaml end to end at 32 px: the contrastive stage and the size-biased
-    stage, from a resnet48.pdparams in the organisers' naming, then a slice of the real list scored."""
+def _winner_recipe(image_folder, tmp_path, recipe, **overrides):
+    """A 2022 winner's staged recipe at 32 px for one epoch a stage, from a resnet48.pdparams in the
+    organisers' naming (a largest ResNet48's state dict: the two namings are the same)."""
     from hnas.config import command_line_over_stages
-    from hnas.train.stages import train_recipe
     paddle.seed(0)
     pretrained = tmp_path / "resnet48.pdparams"
     paddle.save(ResNet48(SPACE.largest(), num_classes=3).state_dict(), str(pretrained))
+    config = tiny48(image_folder, tmp_path / "run", recipe, **{"model.pretrained": str(pretrained), **overrides})
+    return command_line_over_stages(config, {"train.epochs": 1, "train.lr": 0.01, "train.warmup_epochs": 0, **overrides})
+
+
+def _scores_a_slice_of_the_real_list(config, run, tmp_path):
+    real = load_anchor("cvpr2022_track1_test_45k.json")
+    keys = list(real)[:3]
+    archs = tmp_path / "slice.json"
+    archs.write_text(json.dumps({k: real[k] for k in keys}))
+    evaluate_arch_file(config, run, archs, tmp_path / "submission.json")
+    assert list(json.loads((tmp_path / "submission.json").read_text())) == keys
+
+
+def test_the_2022_first_place_recipe_trains_from_the_organisers_weights_and_scores_the_list(image_folder, tmp_path):
+    """configs/cvpr2022_track1_1st.yaml end to end: the contrastive stage and the size-biased stage,
+    then a slice of the real list scored."""
+    from hnas.train.stages import train_recipe
     run = tmp_path / "run"
-    config = tiny48(image_folder, run, "configs/cvpr2022_track1_1st.yaml", **{
-        "model.pretrained": str(pretrained), "train.teacher_checkpoint": str(pretrained),
-        "train.size_candidates": 6, "train.moco_queue": 16})
-    config = command_line_over_stages(config, {"train.epochs": 1, "train.lr": 0.01, "train.warmup_epochs": 0})
+    config = _winner_recipe(image_folder, tmp_path, "configs/cvpr2022_track1_1st.yaml", **{
+        "train.teacher_checkpoint": str(tmp_path / "resnet48.pdparams"), "train.size_candidates": 6,
+        "train.moco_queue": 16})
     trainer = train_recipe(config)
     stages = json.loads((run / "stages.json").read_text())
     assert [s["kind"] for s in stages] == ["contrastive", "supernet"]
@@ -244,9 +259,21 @@ def test_the_2022_first_place_recipe_trains_from_the_organisers_weights_and_scor
     ranges = ListRanges.builtin(SPACE, "cvpr2022_track1")
     assert all(value is None or value in ranges.choices[name]
                for arch, _ in trainer.plan(1) for name, value in SPACE.gene_values(arch).items())
-    real = load_anchor("cvpr2022_track1_test_45k.json")
-    keys = list(real)[:3]
-    archs = tmp_path / "slice.json"
-    archs.write_text(json.dumps({k: real[k] for k in keys}))
-    evaluate_arch_file(config, run, archs, tmp_path / "submission.json")
-    assert list(json.loads((tmp_path / "submission.json").read_text())) == keys
+    _scores_a_slice_of_the_real_list(config, run, tmp_path)
+
+
+def test_the_2022_second_place_recipe_trains_progressively_then_nsas_and_scores_calibrated(image_folder, tmp_path):
+    """configs/cvpr2022_track1_2nd.yaml end to end (its stages 1 and 2): progressive shrinking inside
+    the list's ranges, then NSAS with its archive, scored with BN recalibrated on training batches."""
+    from hnas.train.nsas import NsasPlan
+    from hnas.train.stages import train_recipe
+    run = tmp_path / "run"
+    config = _winner_recipe(image_folder, tmp_path, "configs/cvpr2022_track1_2nd.yaml",
+                            **{"train.nsas_archive": 3, "train.nsas_knn": 2, "eval.calib_batches": 2})
+    trainer = train_recipe(config)
+    assert [s["name"] for s in json.loads((run / "stages.json").read_text())] == ["progressive", "nsas"]
+    assert isinstance(trainer.plan, NsasPlan) and len(trainer.plan(0)) == 1 + 3
+    first = json.loads((run / "1-progressive" / "config.json").read_text())["train"]
+    assert first["phase_epochs"] == [5, 10, 15, 5, 10, 25] and first["sampler"] == "progressive"
+    assert config["eval"]["bn_mode"] == "calib_train"
+    _scores_a_slice_of_the_real_list(config, run, tmp_path)
