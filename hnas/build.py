@@ -124,7 +124,7 @@ def fewshot_split(root):
     path = Path(root) / FEWSHOT
     recorded = read_json(path, "few-shot split")
     try:
-        return SpaceSplit(get_space(recorded["space"]), recorded["gene"], recorded["parts"])
+        return SpaceSplit(get_space(recorded["space"]), recorded["gene"], recorded["parts"], recorded.get("groups"))
     except (KeyError, TypeError):
         raise HnasError(f"{path} is not a few-shot split written by hnas train "
                         f"(expected JSON with space, gene and parts)") from None
@@ -138,6 +138,12 @@ def _fewshot_scorer(config, root):
     params = [resolve_checkpoint(p)[0] for p in parts]  # every part must be trained: one error otherwise
     data = data_from_config(config)
 
-    def part_scorer(index):
-        return scorer_for(_trained_supernet(config, parts[index], data)[1], data, config)
+    rest = None if split.covers else read_json(Path(root) / FEWSHOT, "few-shot split").get("rest")
+    if not split.covers and rest is None:
+        raise HnasError(f"{Path(root) / FEWSHOT}: its groups leave archs in no part, and it names no supernet to "
+                        f"score them (rest)")
+
+    def part_scorer(index):  # index None: an arch in no group, scored by the supernet the parts started from
+        source = rest if index is None else parts[index]
+        return scorer_for(_trained_supernet(config, source, data)[1], data, config)
     return PartRoutedScorer(split.part_of, part_scorer), params

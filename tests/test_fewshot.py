@@ -48,6 +48,61 @@ def test_bad_splits_are_one_error(gene, parts, message):
         SpaceSplit(R20, gene, parts)
 
 
+CORNERS = [[[2, 2], [2, 3], [2, 4]], [[3, 2], [4, 2], [5, 2], [6, 2], [7, 2], [8, 2]],
+           [[8, 3], [8, 4], [8, 5]], [[2, 5], [3, 5], [4, 5], [5, 5], [6, 5], [7, 5]]]  # the 2022 2nd place's
+
+
+def test_explicit_groups_over_two_genes_leave_the_rest_in_no_part_and_each_part_samples_inside_itself():
+    from hnas.spaces.list_ranges import ListRanges, ranged
+    space = ResNet48Space()
+    split = SpaceSplit(space, ["depth3", "depth4"], groups=CORNERS)
+    assert split.parts == 4 and not split.covers
+    assert SpaceSplit(space, "depth3", groups=[[2, 3, 4], [5, 6, 7, 8]]).covers
+    again = SpaceSplit(space, split.describe()["gene"], groups=split.describe()["groups"])  # what fewshot.json holds
+    rng = random.Random(0)
+    for _ in range(200):
+        arch = space.sample(rng)
+        pair = [arch.depths[2], arch.depths[3]]
+        expected = next((i for i, group in enumerate(CORNERS) if pair in group), None)
+        assert split.part_of(arch) == again.part_of(arch) == expected
+    for index in range(4):
+        part = split.part(index)
+        inside = ranged(part, ListRanges.builtin(space, "cvpr2022_track1"))
+        for arch in [part.sample(rng) for _ in range(20)] + [inside.sample(rng) for _ in range(20)]:
+            assert split.part_of(arch) == index and part.validate(arch) == arch
+        assert split.part_of(part.largest()) == split.part_of(part.smallest()) == index
+    assert split.part(1).largest().depths[2:] == (8, 2) and split.part(1).smallest().depths[2:] == (3, 2)
+    with pytest.raises(HnasError, match="overlap"):
+        SpaceSplit(space, ["depth3", "depth4"], groups=[[[2, 2]], [[2, 2], [3, 3]]])
+    with pytest.raises(HnasError, match=r"group 1 on depth3, depth4: \[9, 2\] is not a list of one value per gene"):
+        SpaceSplit(space, ["depth3", "depth4"], groups=[[[9, 2]]])
+    with pytest.raises(HnasError, match="several genes need explicit groups"):
+        SpaceSplit(space, ["depth3", "depth4"], 2)
+
+
+def test_parts_over_explicit_groups_train_and_archs_in_no_group_are_scored_by_the_supernet_they_started_from(
+        fewshot_run, tmp_path):
+    root, archs = fewshot_run
+    groups = [[4], [16]]  # the stem's narrowest and widest: an arch with c1 = 8 or 12 is in no part
+    out = tmp_path / "run"
+    with pytest.raises(SystemExit) as refused:  # no supernet for the archs in no group: one error before training
+        main(["train", "None", *_argv(out, **{"train.fewshot_gene": "c1", "train.fewshot_groups": json.dumps(groups)})])
+    assert refused.value.code == 2
+    main(["train", "None", *_argv(out, **{"train.fewshot_gene": "c1", "train.fewshot_groups": json.dumps(groups),
+                                           "train.init_checkpoint": root / "oneshot"})])
+    recorded = json.loads((out / "fewshot.json").read_text())
+    assert recorded["groups"] == groups and recorded["rest"] == str((root / "oneshot").resolve())
+    config = tiny_config(out)
+    scorer, params = build_scorer(config, out)
+    entries = [(key, R20.parse(text)) for key, text in read_arch_file(archs, R20)]
+    routed = {SpaceSplit(R20, "c1", groups=groups).part_of(arch) for _, arch in entries}
+    assert None in routed and routed - {None}  # the sample holds archs of a part and archs of none
+    oneshot, _ = build_scorer(config, root / "oneshot")
+    for _, arch in entries:
+        if SpaceSplit(R20, "c1", groups=groups).part_of(arch) is None:
+            assert scorer.evaluate(arch) == oneshot.evaluate(arch)
+
+
 def _argv(run_dir, **overrides):
     settings = {**TINY, "output.dir": str(run_dir), "train.epochs": 1, **overrides}
     return [arg for key, value in settings.items() for arg in (f"--{key}", str(value))]

@@ -12,6 +12,7 @@ from hnas.layout import SAMPLE_RANGES
 from hnas.models import ResNet48
 from hnas.spaces import ResNet48Space, build_sampler
 from hnas.spaces.list_ranges import ListRanges
+from hnas.spaces.split import SpaceSplit
 from hnas.train.plans import StepPlan
 from hnas.train.run import train_supernet
 
@@ -262,18 +263,29 @@ def test_the_2022_first_place_recipe_trains_from_the_organisers_weights_and_scor
     _scores_a_slice_of_the_real_list(config, run, tmp_path)
 
 
-def test_the_2022_second_place_recipe_trains_progressively_then_nsas_and_scores_calibrated(image_folder, tmp_path):
-    """configs/cvpr2022_track1_2nd.yaml end to end (its stages 1 and 2): progressive shrinking inside
-    the list's ranges, then NSAS with its archive, scored with BN recalibrated on training batches."""
+def test_the_2022_second_place_recipe_trains_progressively_then_nsas_then_few_shot_and_scores_calibrated(
+        image_folder, tmp_path):
+    """configs/cvpr2022_track1_2nd.yaml end to end: progressive shrinking inside the list's ranges,
+    NSAS with its archive, four few-shot corners of the (stage-3, stage-4 depth) grid; scored with BN
+    recalibrated on training batches, archs in no corner by the NSAS stage's supernet."""
     from hnas.train.nsas import NsasPlan
     from hnas.train.stages import train_recipe
     run = tmp_path / "run"
-    config = _winner_recipe(image_folder, tmp_path, "configs/cvpr2022_track1_2nd.yaml",
-                            **{"train.nsas_archive": 3, "train.nsas_knn": 2, "eval.calib_batches": 2})
+    config = _winner_recipe(image_folder, tmp_path, "configs/cvpr2022_track1_2nd.yaml", **{
+        "train.nsas_archive": 2, "train.nsas_knn": 1, "eval.calib_batches": 1,
+        "train.teacher_checkpoint": str(tmp_path / "resnet48.pdparams")})
     trainer = train_recipe(config)
-    assert [s["name"] for s in json.loads((run / "stages.json").read_text())] == ["progressive", "nsas"]
-    assert isinstance(trainer.plan, NsasPlan) and len(trainer.plan(0)) == 1 + 3
+    assert [s["name"] for s in json.loads((run / "stages.json").read_text())] == ["progressive", "nsas", "few-shot"]
+    assert isinstance(trainer.plan, NsasPlan) and [t for _, t in trainer.plan(0)] == ["teacher", "labels", "labels"]
     first = json.loads((run / "1-progressive" / "config.json").read_text())["train"]
     assert first["phase_epochs"] == [5, 10, 15, 5, 10, 25] and first["sampler"] == "progressive"
-    assert config["eval"]["bn_mode"] == "calib_train"
-    _scores_a_slice_of_the_real_list(config, run, tmp_path)
+    split = json.loads((run / "3-few-shot" / "fewshot.json").read_text())
+    assert split["gene"] == ["depth3", "depth4"] and split["parts"] == 4 and split["rest"] == str((run / "2-nsas").resolve())
+    real = load_anchor("cvpr2022_track1_test_45k.json")
+    corners = SpaceSplit(SPACE, split["gene"], groups=split["groups"])
+    keys = [k for k in real if corners.part_of(SPACE.parse(real[k]["arch"])) is None][:1] + \
+           [k for k in real if corners.part_of(SPACE.parse(real[k]["arch"])) == 2][:1]
+    archs = tmp_path / "slice.json"
+    archs.write_text(json.dumps({k: real[k] for k in keys}))
+    evaluate_arch_file(config, run, archs, tmp_path / "submission.json")
+    assert list(json.loads((tmp_path / "submission.json").read_text())) == keys

@@ -8,7 +8,7 @@ a list (or names a built-in set); RangedSpace draws, and builds its largest and 
 only inside them. Scoring uses the whole space: any valid arch is still scored.
 """
 from hnas.config_schema import LIST_RANGES
-from hnas.errors import HnasError
+from hnas.errors import ArchError, HnasError
 from hnas.spaces.resnet48 import DEPTH_RANGES, MAX_DEPTHS, WIDTH_CODES
 from hnas.spaces.view import SpaceView, view_of
 
@@ -90,6 +90,8 @@ class RangedSpace(SpaceView):
     base's own narrowing, a few-shot part); parsing, validation and counting are the whole space's,
     so a supernet trained on it scores any arch."""
 
+    MAX_TRIES = 1000
+
     def __init__(self, base, ranges):
         super().__init__(base)
         self.ranges = ranges
@@ -119,11 +121,17 @@ class RangedSpace(SpaceView):
         depth_choices / codes) narrows them further where it meets them, else keeps the allowed
         choice nearest the phase's."""
         phase = self.base.gene_choices(**narrowing) if narrowing else self._choices
-        genes = []
-        for allowed, phase_choices in zip(self._choices, phase):
-            both = [choice for choice in allowed if choice in phase_choices]
-            genes.append(rng.choice(both) if both else _nearest(allowed, phase_choices))
-        return self.base.from_genes(genes)
+        for _ in range(self.MAX_TRIES):  # genes drawn one by one; a view that ties genes (a few-shot part
+            genes = []                   # over several) rejects the combinations it does not hold
+            for allowed, phase_choices in zip(self._choices, phase):
+                both = [choice for choice in allowed if choice in phase_choices]
+                genes.append(rng.choice(both) if both else _nearest(allowed, phase_choices))
+            arch = self.base.from_genes(genes)
+            try:
+                return self.base.validate(arch)
+            except ArchError:
+                continue
+        raise HnasError(f"{self.ranges.source}: no arch of this part of the space in {self.MAX_TRIES} draws")
 
 
 def _nearest(allowed, targets):

@@ -1,8 +1,8 @@
 """NSAS fine-tuning, as the CVPR 2022 Track 1 2nd place ran it (QUARKAutoML, after "Overcoming
 Multi-Model Forgetting in One-Shot NAS with Diversity Maximization", CVPR 2020): each step trains
-the sampled arch(s) at weight `weight`, and an archive of `archive_size` archs kept diverse, each
-at weight (1 - weight) / archive_size, so that training new paths does not erase what the
-archive's paths learned.
+the sampled arch(s) at weight `weight` on the recipe's target, and an archive of `archive_size`
+archs kept diverse on the labels, each at weight archive_weight / archive_size, so that training
+new paths does not erase what the archive's paths learned.
 
 The archive starts from random draws and is redrawn every `refresh_every` steps. After each
 sampled arch, the archive member nearest to it is replaced by whichever of itself and the last
@@ -23,10 +23,10 @@ from hnas.train.plans import StepPlan
 
 class NsasPlan(StepPlan):
     def __init__(self, space, sampler, num_archs=1, distill="none", archive_size=10, recent=100, knn=9,
-                 refresh_every=500, weight=0.5):
+                 refresh_every=500, weight=0.5, archive_weight=0.5):
         super().__init__("nsas", space, sampler, num_archs, distill)
         self.archive_size, self.recent, self.knn = archive_size, recent, knn
-        self.refresh_every, self.weight = refresh_every, weight
+        self.refresh_every, self.weight, self.archive_weight = refresh_every, weight, archive_weight
         self._choices = [tuple(c) for c in space.gene_choices()]
         self._positions = {}
         self._state = None  # (step, archive) of the last replay
@@ -37,11 +37,11 @@ class NsasPlan(StepPlan):
 
     def _trained(self, step):
         student = "labels" if self.distill == "none" else self.distill
-        return [(arch, student) for arch in self._sampled(step) + self.archive(step)]
+        return [(arch, student) for arch in self._sampled(step)] + [(arch, "labels") for arch in self.archive(step)]
 
     def loss_scales(self, step, entries):
         sampled = self.num_archs
-        return [self.weight] * sampled + [(1 - self.weight) / self.archive_size] * (len(entries) - sampled)
+        return [self.weight] * sampled + [self.archive_weight / self.archive_size] * (len(entries) - sampled)
 
     # -- the archive ------------------------------------------------------------------------------
     def archive(self, step):

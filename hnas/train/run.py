@@ -156,12 +156,16 @@ def train_supernet(config, fresh=False, part=None):
     check_writable(run_dir)
     space = get_space(config["space"])
     if t["fewshot_gene"]:
-        split = SpaceSplit(space, t["fewshot_gene"], t["fewshot_parts"])
+        split = SpaceSplit(space, t["fewshot_gene"], t["fewshot_parts"], t["fewshot_groups"])
+        if not split.covers and not t["init_checkpoint"]:
+            raise HnasError(f"train.fewshot_groups leave archs in no group, which are scored by the supernet the "
+                            f"parts start from: set train.init_checkpoint, or split in a stage after one")
         if part is None:
             return [train_supernet(config, fresh, i) for i in range(split.parts)][-1]
         space = split.part(part)
         if _is_main_process():
-            write_json(run_dir / FEWSHOT, dict(split.describe(), space=config["space"]), indent=1)
+            rest = {} if split.covers else {"rest": str(Path(t["init_checkpoint"]).resolve())}
+            write_json(run_dir / FEWSHOT, dict(split.describe(), space=config["space"], **rest), indent=1)
         run_dir = part_dir(run_dir, part, split.parts)
         check_writable(run_dir)
     elif part is not None:
@@ -224,7 +228,7 @@ def _train_supernet_into(run_dir, config, space, fresh):
                               t["size_extra_every"], t["size_scaled_loss"])
     elif t["strategy"] == "nsas":
         plan = NsasPlan(space, sampler, t["num_archs"], t["distill"], t["nsas_archive"], t["nsas_recent"],
-                        t["nsas_knn"], t["nsas_refresh_every"], t["nsas_weight"])
+                        t["nsas_knn"], t["nsas_refresh_every"], t["nsas_weight"], t["nsas_archive_weight"])
     else:
         plan = StepPlan(t["strategy"], space, middle if t["strategy"] == "sandwich" else sampler,
                         t["num_archs"], t["distill"],
