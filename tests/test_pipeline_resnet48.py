@@ -273,20 +273,23 @@ def test_the_2022_second_place_recipe_trains_progressively_then_nsas_then_few_sh
     from hnas.train.nsas import NsasPlan
     from hnas.train.stages import train_recipe
     run = tmp_path / "run"
+    shipped = load_config("configs/cvpr2022_track1_2nd.yaml")["stages"][2]["train.fewshot_groups"]
     config = _winner_recipe(image_folder, tmp_path, "configs/cvpr2022_track1_2nd.yaml", **{
         "train.nsas_archive": 2, "train.nsas_knn": 1, "eval.calib_batches": 1,
-        "train.teacher_checkpoint": str(tmp_path / "resnet48.pdparams")})
+        "train.teacher_checkpoint": str(tmp_path / "resnet48.pdparams"),
+        "train.fewshot_groups": shipped[1:3]})  # two of the four corners: each part builds a supernet and a teacher
     trainer = train_recipe(config)
     assert [s["name"] for s in json.loads((run / "stages.json").read_text())] == ["progressive", "nsas", "few-shot"]
     assert isinstance(trainer.plan, NsasPlan) and [t for _, t in trainer.plan(0)] == ["teacher", "labels", "labels"]
     first = json.loads((run / "1-progressive" / "config.json").read_text())["train"]
     assert first["phase_epochs"] == [5, 10, 15, 5, 10, 25] and first["sampler"] == "progressive"
     split = json.loads((run / "3-few-shot" / "fewshot.json").read_text())
-    assert split["gene"] == ["depth3", "depth4"] and split["parts"] == 4 and split["rest"] == str((run / "2-nsas").resolve())
+    assert split["gene"] == ["depth3", "depth4"] and split["parts"] == 2 and split["rest"] == str((run / "2-nsas").resolve())
+    assert len(shipped) == 4 and [8, 3] in shipped[2]
     real = load_anchor("cvpr2022_track1_test_45k.json")
     corners = SpaceSplit(SPACE, split["gene"], groups=split["groups"])
     keys = [k for k in real if corners.part_of(SPACE.parse(real[k]["arch"])) is None][:1] + \
-           [k for k in real if corners.part_of(SPACE.parse(real[k]["arch"])) == 2][:1]
+           [k for k in real if corners.part_of(SPACE.parse(real[k]["arch"])) == 1][:1]
     archs = tmp_path / "slice.json"
     archs.write_text(json.dumps({k: real[k] for k in keys}))
     evaluate_arch_file(config, run, archs, tmp_path / "submission.json")
