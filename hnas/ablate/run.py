@@ -11,6 +11,7 @@ from hnas import layout
 from hnas.ablate.report import write_report
 from hnas.ablate.spec import AblationSpec, slug
 from hnas.archfile import read_arch_file
+from hnas.errors import HnasError
 from hnas.fingerprint import digest, settings
 from hnas.io import check_writable, read_json, write_json
 from hnas.parallel import output_to, run_tasks
@@ -169,4 +170,8 @@ def run_ablation(spec):
         run_tasks(_cell_task, [(str(spec.path), str(spec.output), row, seed, len(data.test)) for row, seed in todo],
                   spec.workers, "supernets", len(wave_jobs) - len(todo))
     cells = [current_cell(spec, *job) for job in jobs]
+    missing = [f"{row} seed {seed}" for (row, seed), cell in zip(jobs, cells) if cell is None]
+    if missing:  # seen once (2026-12-08) after a run whose every cell was then current: a rerun reported
+        raise HnasError(f"{len(missing)} ablation cell(s) not recorded with the current settings ({', '.join(missing[:3])}); "
+                        f"rerun the same command: finished cells are kept")
     return write_report(spec, space, gt_path, priors, cells, data.num_classes)
