@@ -16,7 +16,14 @@ TRAINING_LENGTH = frozenset({"train.epochs", "standalone.epochs"})
 AFTER_SCORING = frozenset({"eval.normalize", "eval.fuse", "eval.fuse_method"})
 # settings added after work was saved: at these values they compute what was computed before they
 # existed, so they are left out and older runs, partial files and caches still match
-NEUTRAL = {"train.amp": "off", "eval.amp": "off"}
+NEUTRAL = {"train.amp": "off", "eval.amp": "off",
+           # issue 31 (2026-12-08): list ranges, the 2022 winners' strategies, explicit few-shot groups
+           "train.sample_like": None, "train.fewshot_groups": None,
+           "train.size_candidates": 400, "train.size_extra_every": 3, "train.size_scaled_loss": False,
+           "train.nsas_archive": 10, "train.nsas_recent": 100, "train.nsas_knn": 9,
+           "train.nsas_refresh_every": 500, "train.nsas_weight": 0.5, "train.nsas_archive_weight": 0.5,
+           "train.moco_dim": 128, "train.moco_queue": 65536, "train.moco_momentum": 0.999,
+           "train.moco_temperature": 0.2}
 
 
 def settings(config, sections, ignore=frozenset()):

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from hnas.config import load_config, with_overrides
-from hnas.fingerprint import scoring_settings, training_settings
+from hnas.fingerprint import digest, scoring_settings, training_settings
 from hnas.train.groundtruth import read_ground_truth, recipe_key
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,3 +72,12 @@ def test_the_score_store_is_reused_only_by_the_same_work(tmp_path):
     assert ScoreStore(tmp_path / "s.json", other).scores == {}
     with pytest.raises(HnasError, match="other settings"):
         ScoreStore(tmp_path / "s.json", other, mismatch="other settings")
+
+
+@pytest.mark.parametrize("space, expected", [("resnet20", "f2d2a24a7b6f"), ("resnet48", "54337ecc9ece")])
+def test_a_recipe_key_added_at_its_default_leaves_saved_runs_resumable(space, expected):
+    """The default recipe's training settings as of 2026-12-07: a key added since at a value that
+    computes what was computed before must be in fingerprint.NEUTRAL, or every saved run, ground
+    truth cache and ablation cell of the users stops matching (a resumed run is refused)."""
+    config = load_config(None, space=space)
+    assert digest(training_settings(config, ("space", "data", "model", "train", "standalone"))) == expected
