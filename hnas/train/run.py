@@ -10,10 +10,9 @@ from hnas.archfile import read_arch_file
 from hnas.build import (data_from_config, loader_options, model_meta, scorer_for, seed_everything,
                         standalone_from_config, supernet_from_meta)
 from hnas.checkpoint import CheckpointDir, load_params, resolve_checkpoint, restore_optimizer
-
+from hnas.config_schema import LIST_RANGES
 from hnas.data.loading import data_loader
 from hnas.errors import HnasError
-from hnas.config_schema import LIST_RANGES
 from hnas.layout import CHECKPOINT_GLOBS, CONFIG, FEWSHOT, LATEST, RESULT, SAMPLE_RANGES, SKIPPED_IMAGES, part_dir
 from hnas.interfaces import StartsFromPretrained
 from hnas.fingerprint import training_precision, training_settings
@@ -158,8 +157,8 @@ def train_supernet(config, fresh=False, part=None):
     if t["fewshot_gene"]:
         split = SpaceSplit(space, t["fewshot_gene"], t["fewshot_parts"], t["fewshot_groups"])
         if not split.covers and not t["init_checkpoint"]:
-            raise HnasError(f"train.fewshot_groups leave archs in no group, which are scored by the supernet the "
-                            f"parts start from: set train.init_checkpoint, or split in a stage after one")
+            raise HnasError("train.fewshot_groups leave archs in no group, which are scored by the supernet the "
+                            "parts start from: set train.init_checkpoint, or split in a stage after one")
         if part is None:
             return [train_supernet(config, fresh, i) for i in range(split.parts)][-1]
         space = split.part(part)
@@ -202,14 +201,9 @@ def _train_supernet_into(run_dir, config, space, fresh):
     seed_everything(t["seed"])
     data = data_from_config(config, run_dir / SKIPPED_IMAGES)
     meta = dict(model_meta(config, data), recipe=training_settings(config, ("space", "data", "model", "train")))
-    supernet = supernet_from_meta(meta)
-    if config["model"]["pretrained"]:  # every supernet kind starts from a largest model (StartsFromPretrained)
-        assert isinstance(supernet, StartsFromPretrained)
-        supernet.load_pretrained(config["model"]["pretrained"], reorder=config["model"]["reorder"])
+    supernet = _starting_supernet(config, meta)
     steps_per_epoch = _steps_per_epoch(data, config["data"]["batch_size"])
     limits = training_limits(config, space, data)
-    if t["init_checkpoint"]:
-        load_supernet_weights(supernet, t["init_checkpoint"])  # a resumed run overrides it
     pool = ([arch for arch in (space.parse(text) for _, text in read_arch_file(t["arch_pool"], space))
              if _in_space(space, arch)] if t["arch_pool"] else None)
 
@@ -256,7 +250,19 @@ def _train_supernet_into(run_dir, config, space, fresh):
                                run_dir, meta)
 
 
-def load_supernet_weights(supernet, source):
+def _starting_supernet(config, meta):
+    """The supernet a run starts from (a resumed run then loads its own checkpoint over it):
+    model.pretrained's largest model, then train.init_checkpoint's weights."""
+    supernet = supernet_from_meta(meta)
+    if config["model"]["pretrained"]:  # every supernet kind starts from a largest model (StartsFromPretrained)
+        assert isinstance(supernet, StartsFromPretrained)
+        supernet.load_pretrained(config["model"]["pretrained"], reorder=config["model"]["reorder"])
+    if config["train"]["init_checkpoint"]:
+        _load_supernet_weights(supernet, config["train"]["init_checkpoint"])
+    return supernet
+
+
+def _load_supernet_weights(supernet, source):
     """A supernet's weights from a run directory or .pdparams: a supernet run's, or the supernet's
     part of a contrastive stage's."""
     params, meta = resolve_checkpoint(source)
@@ -276,11 +282,7 @@ def train_contrastive(config, fresh=False):
         data = data_from_config(config, run_dir / SKIPPED_IMAGES)
         meta = dict(model_meta(config, data), kind=contrastive.KIND,
                     recipe=training_settings(config, ("space", "data", "model", "train")))
-        supernet = supernet_from_meta(meta)
-        if config["model"]["pretrained"]:
-            supernet.load_pretrained(config["model"]["pretrained"], reorder=config["model"]["reorder"])
-        if t["init_checkpoint"]:
-            load_supernet_weights(supernet, t["init_checkpoint"])
+        supernet = _starting_supernet(config, meta)
         space = get_space(config["space"])
         channels = space.blocks(space.largest())[-1].cout
         net = contrastive.ContrastiveNet(supernet, supernet_from_meta(meta), channels, t["moco_dim"], t["moco_queue"],
