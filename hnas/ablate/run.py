@@ -171,7 +171,7 @@ def run_ablation(spec):
                   spec.workers, "supernets", len(wave_jobs) - len(todo))
     cells = [current_cell(spec, *job) for job in jobs]
     missing = [f"{row} seed {seed}" for (row, seed), cell in zip(jobs, cells) if cell is None]
-    if missing:  # seen once (2026-12-08) after a run whose every cell was then current: a rerun reported
+    if missing:  # workers that digested other settings than this process: hnas's code changed while it ran
         raise HnasError(f"{len(missing)} ablation cell(s) not recorded with the current settings ({', '.join(missing[:3])}); "
                         f"rerun the same command: finished cells are kept")
     return write_report(spec, space, gt_path, priors, cells, data.num_classes)
