@@ -76,12 +76,8 @@ class Branching:
     def branch(self):
         if self.sharing != "branch" or self.is_branched():
             return
-        for name, tensor in list(self.named_parameters(include_sublayers=False)) + \
-                list(self.named_buffers(include_sublayers=False)):
-            field, _, key = name.partition("_")
-            if key.startswith("b") and key[1:].isdigit():
-                shared = getattr(self, f"{field}_all")
-                tensor.set_value(shared[tuple(slice(0, n) for n in tensor.shape)])
+        _start_from(self, {field: getattr(self, f"{field}_all") for field in ("w", "b", "mean", "var")
+                            if hasattr(self, f"{field}_all")})  # the shared weight rewrites itself unchanged
         self.branched.set_value(paddle.ones([1]))
         self._branched = True
 
@@ -190,7 +186,8 @@ class SharedBatchNorm(Branching, nn.Layer):
 
 @paddle.no_grad()
 def _start_from(layer, sources):
-    """Set each of `layer`'s FIELD_KEY tensors to the leading slice of sources[FIELD] it has room for."""
+    """Set each of `layer`'s FIELD_KEY tensors to the leading slice of sources[FIELD] it has room for
+    (a branching layer's buckets from its shared weight; every key from a stand-alone net's tensor)."""
     tensors = list(layer.named_parameters(include_sublayers=False)) + list(layer.named_buffers(include_sublayers=False))
     for name, tensor in tensors:
         field, _, key = name.partition("_")
