@@ -43,7 +43,7 @@ class ListRanges:
                 raise HnasError(f"{source}: gene {name} allows {list(allowed)}; expected a non-empty subset of "
                                 f"{list(full[name])}")
             self.choices[name] = allowed
-        self.space_name, self.source = space.name, source
+        self.source = source
 
     @classmethod
     def from_archs(cls, space, archs, source="the arch list"):
@@ -72,7 +72,7 @@ class ListRanges:
         return {name: list(values) for name, values in self.choices.items()}
 
     def summary(self, space):
-        """One line naming the genes restricted and their choices (runs of genes alike shown once)."""
+        """One line naming each restricted gene and its choices (a run of consecutive values as lo-hi)."""
         full = dict(zip(space.gene_names(), space.gene_choices()))
         parts = [f"{name} {_span(values)}" for name, values in self.choices.items() if values != tuple(full[name])]
         return f"{self.source}: " + (", ".join(parts) if parts else "every choice")
@@ -105,16 +105,16 @@ class RangedSpace(SpaceView):
     def gene_choices(self):
         return self._choices
 
-    def _nearest(self, arch):
+    def _moved_inside(self, arch):
         """`arch` with each gene moved to its nearest allowed choice."""
         genes = [_nearest(allowed, (value,)) for value, allowed in zip(self.base.to_genes(arch), self._choices)]
         return self.base.from_genes(genes)
 
     def largest(self):
-        return self._nearest(self.base.largest())
+        return self._moved_inside(self.base.largest())
 
     def smallest(self):
-        return self._nearest(self.base.smallest())
+        return self._moved_inside(self.base.smallest())
 
     def sample(self, rng, **narrowing):
         """Each gene uniform over its allowed choices; `narrowing` (a progressive phase's
