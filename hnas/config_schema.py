@@ -72,6 +72,8 @@ class Model(Section):
     residual_act: one_of(RESIDUAL_ACTS) = Field("relu", description="resnet20: activation after each residual add")
     pretrained: Optional[str] = Field(None, description="largest-model weights to start from: the organisers' resnet48.pdparams (2022) or resnet20.pdparams (2021, their naming is recognised), or a stand-alone run's .pdparams of the largest arch")
     reorder: bool = Field(False, description="resnet48: sort the pretrained channels by importance")
+    stage_groups: int = Field(1, ge=1, le=7,  # hnas.spaces.stage_groups.MAX_GROUPS (a test keeps them equal)
+                              description="resnet48: weight groups per stage, chosen by the stage's output width (the 2022 4th place's few-shot supernet; 1: one-shot); a checkpoint with fewer groups grows into it")
 
 
 class Train(Section):
@@ -236,6 +238,8 @@ class Recipe(Section):
                 problems.append(f"{', '.join(changed)}: resnet20 options; model {name} has none of them")
         if self.model.reorder and name not in REORDERING_MODELS:
             problems.append(f"model.reorder: model {name} cannot reorder channels (the resnet48 models can)")
+        if self.model.stage_groups != 1 and name not in REORDERING_MODELS:
+            problems.append(f"model.stage_groups: model {name} has no stage groups (the resnet48 models have)")
         progressive = [f"train.{key} progressive" for key in ("sampler", "middle_sampler")
                        if getattr(self.train, key) == "progressive"]
         if progressive and self.space != "resnet48":

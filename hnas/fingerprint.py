@@ -23,7 +23,9 @@ NEUTRAL = {"train.amp": "off", "eval.amp": "off",
            "train.nsas_archive": 10, "train.nsas_recent": 100, "train.nsas_knn": 9,
            "train.nsas_refresh_every": 500, "train.nsas_weight": 0.5, "train.nsas_archive_weight": 0.5,
            "train.moco_dim": 128, "train.moco_queue": 65536, "train.moco_momentum": 0.999,
-           "train.moco_temperature": 0.2}
+           "train.moco_temperature": 0.2,
+           # the 2022 4th place's per-stage weight groups (2026-12-08)
+           "model.stage_groups": 1}
 
 
 def settings(config, sections, ignore=frozenset()):

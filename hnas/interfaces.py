@@ -127,6 +127,15 @@ class StartsFromPretrained(Protocol):
 
 
 @runtime_checkable
+class GrowsFromFewerGroups(Protocol):
+    """A supernet with per-stage weight groups that a checkpoint with fewer groups starts (the 2022
+    4th place's few-shot supernet, hnas.models.grouped_resofa)."""
+
+    def load_grown(self, path: str, prefix: str = "") -> None:
+        """Load a state with these groups or fewer; each missing group copies the one it grows from."""
+
+
+@runtime_checkable
 class ResidualSwitch(Protocol):
     """A residual block whose shortcut can be switched off: Zen-score measures the plain network."""
     residual: bool

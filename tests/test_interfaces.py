@@ -19,6 +19,14 @@ def test_every_supernet_kind_satisfies_the_supernet_protocol(model):
     assert isinstance(supernet.space, Space)
 
 
+def test_the_stage_grouped_supernet_satisfies_the_protocols_and_grows_from_fewer_groups():
+    from hnas.interfaces import GrowsFromFewerGroups, StartsFromPretrained
+    supernet = create_supernet("resnet48", 3, stage_groups=2)
+    assert isinstance(supernet, Supernet) and isinstance(supernet, StartsFromPretrained)
+    assert isinstance(supernet, GrowsFromFewerGroups)
+    assert not isinstance(create_supernet("resnet20", 3), GrowsFromFewerGroups)
+
+
 def test_the_multi_branch_supernet_and_a_few_shot_part_satisfy_the_protocols():
     from hnas.spaces.split import SpaceSplit
     branched = create_supernet("resnet20", 3, conv="branch", bn="branch", fc="branch", residual_act="prelu")
@@ -66,14 +74,14 @@ def test_the_drivers_use_only_what_the_protocols_declare():
     """A space's or supernet's member that a driver uses but no protocol declares is a contract on
     paper only: a new kind of space would break there (issue 27)."""
     import paddle
-    from hnas.interfaces import ElasticDepthSpace, StartsFromPretrained
+    from hnas.interfaces import ElasticDepthSpace, GrowsFromFewerGroups, StartsFromPretrained
     implementations = ("hnas/spaces/resnet20.py", "hnas/spaces/resnet48.py", "hnas/models/")
     undeclared = {name: files for name, files in _accesses({"space", "base_space"}, implementations).items()
                   if name not in _members(ElasticDepthSpace)}
     assert not undeclared, undeclared
     layer_api = set(dir(paddle.nn.Layer))
     undeclared = {name: files for name, files in _accesses({"supernet"}, implementations).items()
-                  if name not in _members(Supernet, StartsFromPretrained) | layer_api}
+                  if name not in _members(Supernet, StartsFromPretrained, GrowsFromFewerGroups) | layer_api}
     assert not undeclared, undeclared
 
 

@@ -294,3 +294,21 @@ def test_the_2022_second_place_recipe_trains_progressively_then_nsas_then_few_sh
     archs.write_text(json.dumps({k: real[k] for k in keys}))
     evaluate_arch_file(config, run, archs, tmp_path / "submission.json")
     assert list(json.loads((tmp_path / "submission.json").read_text())) == keys
+
+
+def test_the_2022_fourth_place_recipe_grows_stage_groups_from_a_one_shot_supernet_and_scores_the_list(
+        image_folder, tmp_path):
+    """configs/cvpr2022_track1_4th.yaml end to end, its first three stages (one-shot, 2 groups, 3 groups):
+    each few-shot stage grows from the one before it, and the list is scored by the 3-group supernet."""
+    from hnas.train.stages import train_recipe
+    run = tmp_path / "run"
+    config = _winner_recipe(image_folder, tmp_path, "configs/cvpr2022_track1_4th.yaml", **{"model.pretrained": None})
+    shipped = config["stages"]
+    assert [s.get("model.stage_groups", 1) for s in shipped] == [1, 2, 3, 4, 5, 6, 7]
+    config["stages"] = shipped[:3]
+    trainer = train_recipe(config)
+    assert trainer.network.stage_groups.count == 3
+    assert [s["name"] for s in json.loads((run / "stages.json").read_text())] == ["one-shot", "groups-2", "groups-3"]
+    latest = json.loads((run / "3-groups-3" / "latest.json").read_text())
+    assert latest["model"]["stage_groups"] == 3 and latest["model"]["pretrained"] is None
+    _scores_a_slice_of_the_real_list(config, run, tmp_path)

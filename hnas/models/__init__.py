@@ -39,7 +39,7 @@ class _Deferred:
 MODELS = {"resnet20": ModelEntry("resnet20", ResNet20Supernet, ResNet20)}
 for _act in OUTER_ACTIVATIONS:
     MODELS["resnet48" if _act == "relu" else f"resnet48_{_act}"] = ModelEntry(
-        "resnet48", _Deferred("hnas.models.resofa", "ResOFA", outer_act=_act), partial(ResNet48, outer_act=_act))
+        "resnet48", _Deferred("hnas.models.grouped_resofa", "resofa", outer_act=_act), partial(ResNet48, outer_act=_act))
 
 # recipe keys that are not constructor options
 INIT_OPTIONS = ("name",) + STARTING_WEIGHTS

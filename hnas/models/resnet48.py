@@ -94,12 +94,19 @@ class ResNet48(nn.Layer):
         x = self.blocks[0](x)
         for stage, indices in enumerate(self.stage_blocks):
             depth = len(indices) if self.active_depths is None else self.active_depths[stage]
-            for index in indices[:depth]:
-                x = self.blocks[index](x)
+            for block in self.stage_layers(stage)[:depth]:
+                x = block(x)
         return x
 
     def forward(self, x):
-        return self.blocks[-1](self.features(x))
+        return self.head()(self.features(x))
+
+    def stage_layers(self, stage):
+        """The blocks `stage` runs, in order."""
+        return [self.blocks[index] for index in self.stage_blocks[stage]]
+
+    def head(self):
+        return self.blocks[-1]
 
     def basic_blocks(self):
         return list(self.blocks[1:-1])

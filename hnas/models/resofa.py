@@ -32,8 +32,7 @@ def plain_name(name):
 class ResOFA(BatchNormModesMixin, OFABase):
     def __init__(self, num_classes=1000, outer_act="relu"):
         self.space, self.num_classes, self.outer_act = ResNet48Space(), num_classes, outer_act
-        largest = ResNet48(self.space.largest(), num_classes, outer_act, self.space)
-        super().__init__(crop_super_layers(Convert(supernet(expand_ratio=list(RATIOS))).convert(largest)))
+        super().__init__(crop_super_layers(Convert(supernet(expand_ratio=list(RATIOS))).convert(self._largest_model())))
         self.bn_modes = BatchNormModes({name: layer for name, layer in self.model.named_sublayers()
                                        if isinstance(layer, paddle.nn.BatchNorm2D)})  # SuperBatchNorm2D included
         self.set_arch(self.space.largest())
@@ -45,13 +44,22 @@ class ResOFA(BatchNormModesMixin, OFABase):
         self.arch = self.space.validate(arch)
         config = {name: {} for name in self.ofa_layers}
         config["blocks.0.conv"] = {"channel": self.space.stem_width(self.arch)}
-        for spec in self.space.blocks(self.arch):
-            prefix = f"blocks.{1 + spec.slot}"
+        specs = self.space.blocks(self.arch)
+        prefixes, _ = self._layer_names(self.arch, specs)
+        for spec, prefix in zip(specs, prefixes):
             config[f"{prefix}.conv1"] = {"channel": spec.mid}
             config[f"{prefix}.conv2"] = {"channel": spec.cout}
             if spec.project:
                 config[f"{prefix}.downsample.0"] = {"channel": spec.cout}
         self.current_config = config  # what OFABase.layers_forward gives each super layer
+
+    def _largest_model(self):
+        """The network Convert turns into super layers."""
+        return ResNet48(self.space.largest(), self.num_classes, self.outer_act, self.space)
+
+    def _layer_names(self, arch, specs):
+        """Where `arch` runs in the converted model: each block's name (one per spec), and the head's."""
+        return [f"blocks.{1 + spec.slot}" for spec in specs], f"blocks.{len(self.model.blocks) - 1}"
 
     def active_arch(self):
         """The 52-char string of the active subnet."""
@@ -75,28 +83,32 @@ class ResOFA(BatchNormModesMixin, OFABase):
         """State dict (numpy) of the stand-alone ResNet48 for `arch`, sliced from the supernet."""
         arch = self.space.validate(arch)
         specs = self.space.blocks(arch)
-        super_block = {0: 0, len(specs) + 1: len(self.model.blocks) - 1}
-        super_block.update({1 + i: 1 + spec.slot for i, spec in enumerate(specs)})
+        blocks, head = self._layer_names(arch, specs)
+        source_of = dict(enumerate(["blocks.0"] + blocks + [head]))
         source = {plain_name(k): v for k, v in self.model.state_dict().items()}
         state = {}
         target = ResNet48(arch, self.num_classes, self.outer_act, self.space)
         for name, tensor in target.state_dict().items():
             shape = tensor.shape
             _, index, rest = name.split(".", 2)
-            value = source[f"blocks.{super_block[int(index)]}.{rest}"].numpy()
+            value = source[f"{source_of[int(index)]}.{rest}"].numpy()
             state[name] = value[tuple(slice(0, n) for n in shape)]
         return state
 
     def load_pretrained(self, path, reorder=False):
         """Load a largest-model state dict (the competition's resnet48.pdparams, or a stand-alone
         ResNet48(largest) checkpoint). Activation parameters it lacks (PReLU slopes) keep their init."""
-        names = {plain_name(name): name for name in self.model.state_dict()}
-        state = fitting_state(path, {plain_name(n): t for n, t in self.model.state_dict().items()},
+        names = {plain_name(name): name for name in self._largest_state()}
+        state = fitting_state(path, {plain_name(n): t for n, t in self._largest_state().items()},
                               f"a largest ResNet48 with {self.num_classes} classes", optional=(".act.",))
         matched = {names[key]: tensor for key, tensor in state.items()}
         self.model.set_state_dict(matched)
         if reorder:
             self.model.reorder_channels()
+
+    def _largest_state(self):
+        """The converted model's tensors a largest ResNet48 holds (by the converted names)."""
+        return self.model.state_dict()
 
 
 __all__ = ["ResOFA", "plain_name"]

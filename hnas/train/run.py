@@ -14,7 +14,7 @@ from hnas.config_schema import LIST_RANGES
 from hnas.data.loading import data_loader
 from hnas.errors import HnasError
 from hnas.layout import CHECKPOINT_GLOBS, CONFIG, FEWSHOT, LATEST, RESULT, SAMPLE_RANGES, SKIPPED_IMAGES, part_dir
-from hnas.interfaces import StartsFromPretrained
+from hnas.interfaces import GrowsFromFewerGroups, StartsFromPretrained
 from hnas.fingerprint import training_precision, training_settings
 from hnas.io import check_writable, write_json
 from hnas.lock import only_writer
@@ -266,7 +266,11 @@ def _load_supernet_weights(supernet, source):
     """A supernet's weights from a run directory or .pdparams: a supernet run's, or the supernet's
     part of a contrastive stage's."""
     params, meta = resolve_checkpoint(source)
-    load_params(supernet, params, prefix=contrastive.SUPERNET if meta.get("kind") == contrastive.KIND else "")
+    prefix = contrastive.SUPERNET if meta.get("kind") == contrastive.KIND else ""
+    if isinstance(supernet, GrowsFromFewerGroups):
+        supernet.load_grown(params, prefix=prefix)
+    else:
+        load_params(supernet, params, prefix=prefix)
 
 
 def train_contrastive(config, fresh=False):
