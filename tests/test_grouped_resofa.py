@@ -91,9 +91,13 @@ def test_three_groups_grow_from_two_each_new_group_from_the_group_that_covered_i
                       _block(source, f"model.{two.model.block_name(3, from_group, 0)}."))
         assert _equal(_block(grown, f"model.{three.model.head_name(group)}."),
                       _block(source, f"model.{two.model.head_name(from_group)}."))
+    paddle.save(three.state_dict(), str(tmp_path / "three.pdparams"))
     with pytest.raises(HnasError, match="tensors it has no place for"):
-        paddle.save(three.state_dict(), str(tmp_path / "three.pdparams"))
         two.load_grown(tmp_path / "three.pdparams")
+    partial = {k: v for k, v in two.state_dict().items() if not k.startswith("model.heads.")}
+    paddle.save(partial, str(tmp_path / "headless.pdparams"))
+    with pytest.raises(HnasError, match=r"holds part of a stage group: \d+ tensors missing \(model.heads.0.fc"):
+        three.load_grown(tmp_path / "headless.pdparams")
 
 
 def test_a_pretrained_largest_model_starts_every_group_and_other_options_are_one_error(tmp_path):

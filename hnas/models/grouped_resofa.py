@@ -82,7 +82,12 @@ class GroupedResOFA(ResOFA):
         """Load a supernet state with this many groups or fewer (a one-group ResOFA's included)."""
         state = fitting_state(path, self.state_dict(), f"a ResOFA with {self.stage_groups.count} stage groups or fewer",
                               optional=("model.groups.", "model.heads."), prefix=prefix)
-        self.set_state_dict(self.grown(state, where=f"checkpoint {path}"))
+        state = self.grown(state, where=f"checkpoint {path}")
+        missing = [name for name in self.state_dict() if name not in state]
+        if missing:  # a group's blocks without its head, or part of a group
+            raise HnasError(f"checkpoint {path} holds part of a stage group: {len(missing)} tensors missing "
+                            f"({', '.join(missing[:3])})")
+        self.set_state_dict(state)
 
     def grown(self, state, where="the state"):
         """`state` (supernet names) with every group it lacks copied from the group it grows from."""
