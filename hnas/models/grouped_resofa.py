@@ -54,7 +54,7 @@ class GroupedResOFA(ResOFA):
     def __init__(self, num_classes=1000, outer_act="relu", stage_groups=2):
         self.stage_groups = StageGroups(stage_groups)
         super().__init__(num_classes, outer_act)
-        self.set_state_dict(self.grown(self._largest_state(prefixed=True)))
+        self.set_state_dict(self.grown(self._group_zero()))
 
     def _largest_model(self):
         return GroupedResNet48(self.space.largest(), self.num_classes, self.outer_act, self.space, self.stage_groups)
@@ -68,14 +68,16 @@ class GroupedResOFA(ResOFA):
         return ([self.model.block_name(spec.stage, groups[spec.stage], spec.index) for spec in specs],
                 self.model.head_name(groups[-1]))
 
-    def _largest_state(self, prefixed=False):
-        """Group 0's tensors (by the converted model's names, or the supernet's with `prefixed`)."""
-        return {name: tensor for name, tensor in (self.state_dict() if prefixed else self.model.state_dict()).items()
-                if not _COPY.match(name if prefixed else f"model.{name}")}
+    def _group_zero(self):
+        """Group 0's tensors, by the supernet's names (`model.` and the converted model's)."""
+        return {name: tensor for name, tensor in self.state_dict().items() if not _COPY.match(name)}
+
+    def _largest_state(self):
+        return {name[len("model."):]: tensor for name, tensor in self._group_zero().items()}
 
     def load_pretrained(self, path, reorder=False):
         super().load_pretrained(path, reorder)
-        self.set_state_dict(self.grown(self._largest_state(prefixed=True)))
+        self.set_state_dict(self.grown(self._group_zero()))
 
     # -- growing: a state with fewer groups ------------------------------------------------------
     def load_grown(self, path, prefix=""):

@@ -98,8 +98,9 @@ class ResOFA(BatchNormModesMixin, OFABase):
     def load_pretrained(self, path, reorder=False):
         """Load a largest-model state dict (the competition's resnet48.pdparams, or a stand-alone
         ResNet48(largest) checkpoint). Activation parameters it lacks (PReLU slopes) keep their init."""
-        names = {plain_name(name): name for name in self._largest_state()}
-        state = fitting_state(path, {plain_name(n): t for n, t in self._largest_state().items()},
+        largest = self._largest_state()
+        names = {plain_name(name): name for name in largest}
+        state = fitting_state(path, {plain_name(n): t for n, t in largest.items()},
                               f"a largest ResNet48 with {self.num_classes} classes", optional=(".act.",))
         matched = {names[key]: tensor for key, tensor in state.items()}
         self.model.set_state_dict(matched)
